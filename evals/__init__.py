@@ -1,0 +1,1 @@
+"""Scores answers against their sources (see issue: eval suite)."""

@@ -1,0 +1,153 @@
+"""Ingest a folder: load -> clean -> split -> embed -> write, incrementally and crash-safely."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from index.clean import clean
+from index.embed import MODEL_NAME, Encoder, encoder_for
+from index.load import discover, read
+from index.records import Article, Passage, Skip, Source
+from index.split import passages as group_passages
+from index.split import split
+from index.store import ArticleState, Store
+from rag.errors import IngestSourceError
+from rag.settings import Settings
+
+log = logging.getLogger("index")
+
+# Part of every article's fingerprint: bump it when cleaning or splitting changes, and the next
+# ingest redoes every article instead of keeping ones made by the old code.
+PIPELINE = "1"
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest did, per article id."""
+
+    root: str
+    store: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    passages: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        reasons = "; ".join(f"{s.id}: {s.reason}" for s in self.skipped[:5])
+        more = f"; {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
+        skipped = f"{len(self.skipped)} skipped" + (f" ({reasons}{more})" if reasons else "")
+        return (
+            f"{self.root}: {len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, {skipped}; "
+            f"{self.passages} passages embedded in {self.seconds:.1f} s -> {self.store}"
+        )
+
+
+def ingest(
+    path: str | Path,
+    store: str | Path | None = None,
+    *,
+    settings: Settings | None = None,
+    progress: bool = False,
+) -> IngestReport:
+    """Bring the store in line with the articles under path.
+
+    New and changed files are embedded, unchanged ones (same content hash) are left alone, and
+    articles whose file is gone are removed. Killed part-way, a rerun finishes the job.
+
+    Args:
+        path: folder of .txt, .md and .html articles, searched recursively.
+        store: store folder; defaults to settings.store (RAG_STORE, else the documented default).
+        settings: overrides Settings.from_env().
+        progress: show a progress bar on stderr.
+
+    Returns:
+        An IngestReport; its summary() is the one line the CLI prints.
+    """
+    began = time.perf_counter()
+    settings = (settings or Settings.from_env()).with_store(store)
+    root = Path(path).expanduser()
+    files, skipped = discover(root)
+    if not files:
+        raise IngestSourceError(f"no .txt, .md or .html files under {root}; nothing to ingest")
+    sources: list[Source] = []
+    for file in files:
+        result = read(file, root)
+        (skipped if isinstance(result, Skip) else sources).append(result)
+    for skip in skipped:
+        log.warning("skipped %s: %s", skip.id, skip.reason)
+    if not sources:
+        raise IngestSourceError(
+            f"none of the {len(files)} files under {root} could be read as text "
+            f"(first: {skipped[0].id}: {skipped[0].reason})"
+        )
+
+    db = Store(settings.store, MODEL_NAME, create=True)
+    manifest = db.manifest()
+    present = {source.id for source in sources}
+    removed = sorted(set(manifest) - present)
+    db.remove(removed)
+
+    todo, unchanged = [], []
+    for source in sources:
+        fingerprint = f"{PIPELINE}:{source.hash}"
+        if manifest.get(source.id) == ArticleState(fingerprint, True):
+            unchanged.append(source.id)
+        else:
+            todo.append(replace(source, hash=fingerprint))
+    added = [s.id for s in todo if s.id not in manifest]
+    updated = [s.id for s in todo if s.id in manifest]
+
+    count = 0
+    if todo:
+        encoder = encoder_for(settings.threads, settings.ingest_threads, settings.batch_size)
+        bar = _progress(len(todo), progress)
+        for start in range(0, len(todo), settings.chunk_articles):
+            chunk = todo[start : start + settings.chunk_articles]
+            articles, chunk_passages = [], []
+            for source in chunk:
+                article = split(clean(source))
+                if not article.sentences:
+                    skipped.append(Skip(source.id, "no article text left after cleaning"))
+                    log.warning("skipped %s: no article text left after cleaning", source.id)
+                    continue
+                articles.append(article)
+                chunk_passages.extend(group_passages(article, encoder.count_tokens, encoder.hard_limit))
+            _embed_and_write(db, encoder, articles, chunk_passages)
+            count += len(chunk_passages)
+            bar.update(len(chunk))
+        bar.close()
+    empty = {s.id for s in skipped}
+    return IngestReport(
+        root=str(root),
+        store=str(settings.store),
+        added=[i for i in added if i not in empty],
+        updated=[i for i in updated if i not in empty],
+        unchanged=unchanged,
+        removed=removed,
+        skipped=skipped,
+        passages=count,
+        seconds=time.perf_counter() - began,
+    )
+
+
+def _embed_and_write(db: Store, encoder: Encoder, articles: list[Article], passages: list[Passage]):
+    # Sentence spans relative to what the encoder sees (the title line, then the passage).
+    spans = []
+    for passage in passages:
+        offset = len(passage.embed_text) - len(passage.text) - passage.start
+        spans.append([(s + offset, e + offset) for s, e in passage.sentence_spans])
+    passage_vectors, sentence_vectors = encoder.embed_passages([p.embed_text for p in passages], spans)
+    db.write(articles, passages, passage_vectors, sentence_vectors)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="article", desc="ingest", disable=not enabled or total < 2)

@@ -1,0 +1,309 @@
+"""The one module that talks to Chroma: passages, sentences and articles, written crash-safely.
+
+Three collections share a store:
+- passages: one llama-index TextNode per passage (written through llama-index's ChromaVectorStore,
+  so `VectorStoreIndex.from_vector_store` can read it), with its article, title, outlet, date,
+  sentence range and character range;
+- sentences: one vector per sentence (late-chunked from its passage), for picking sentences;
+- articles: the cleaned text, metadata, sentence offsets and content hash of each article. Its
+  `complete` flag is set last, so an article whose write was cut short is redone by the next ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.records import Article, Passage
+from rag.errors import ArticleNotFoundError, StoreMismatchError, StoreNotFoundError
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+FORMAT = 1  # bump when what is stored changes shape; old stores are then refused with a message
+PASSAGES, SENTENCES, ARTICLES = "passages", "sentences", "articles"
+
+
+@dataclass(frozen=True)
+class ArticleState:
+    hash: str
+    complete: bool
+
+
+@dataclass(frozen=True)
+class PassageHit:
+    id: str
+    article: str
+    score: float  # cosine similarity to the query
+    text: str
+    start: int
+    end: int
+    first: int
+    last: int
+    title: str
+    outlet: str
+    date: str
+
+
+@dataclass(frozen=True)
+class SentenceRecord:
+    article: str
+    index: int  # position of the sentence in its article
+    start: int
+    end: int
+    passage: str
+    text: str
+    vector: np.ndarray
+
+
+class Store:
+    """A Chroma store on disk.
+
+    Args:
+        path: the store's folder.
+        model: name of the encoder; a store built with another is refused.
+        create: make the store when it does not exist (ingest); otherwise a missing store is an error.
+    """
+
+    def __init__(self, path: str | os.PathLike, model: str, *, create: bool = False):
+        self.path = Path(path).expanduser()
+        self.model = model
+        if not create and not (self.path / "chroma.sqlite3").exists():
+            raise StoreNotFoundError(
+                f"no store at {self.path}; run `rag ingest FOLDER --store {self.path}` first"
+            )
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.client = chromadb.PersistentClient(
+            path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False)
+        )
+        info = {"hnsw:space": "cosine", "model": model, "format": FORMAT}
+        names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+        if not create and not {PASSAGES, SENTENCES, ARTICLES} <= names:
+            raise StoreNotFoundError(
+                f"{self.path} is not a complete news-rag store; "
+                f"run `rag ingest FOLDER --store {self.path}`"
+            )
+        self.passages, self.sentences, self.articles = (
+            self.client.get_or_create_collection(name, metadata=info, embedding_function=None)
+            for name in (PASSAGES, SENTENCES, ARTICLES)
+        )
+        found = self.passages.metadata or {}
+        if found.get("model") != model or found.get("format") != FORMAT:
+            raise StoreMismatchError(
+                f"{self.path} was built with {found.get('model')} (format {found.get('format')}), "
+                f"not {model} (format {FORMAT}); ingest into a new --store folder"
+            )
+
+    # ---- ingest side -------------------------------------------------------------------------
+
+    def manifest(self) -> dict[str, ArticleState]:
+        """Every article in the store with its content hash and whether its write completed."""
+        rows = self.articles.get(include=["metadatas"])
+        return {
+            id_: ArticleState(meta.get("hash", ""), bool(meta.get("complete")))
+            for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True)
+        }
+
+    def write(
+        self,
+        articles: Sequence[Article],
+        passages: Sequence[Passage],
+        passage_vectors: np.ndarray,
+        sentence_vectors: Sequence[np.ndarray],
+    ) -> None:
+        """Replace these articles and their passages and sentences, completing each article last."""
+        if not articles:
+            return
+        ids = [article.id for article in articles]
+        article_vectors = []
+        for article in articles:
+            rows = [i for i, p in enumerate(passages) if p.article == article.id]
+            mean = passage_vectors[rows].mean(axis=0) if rows else np.zeros(passage_vectors.shape[1])
+            article_vectors.append(mean / (np.linalg.norm(mean) or 1.0))
+        # 1. Articles first, marked incomplete: a crash from here on leaves them to be redone.
+        self._batched(
+            self.articles.upsert,
+            ids=ids,
+            embeddings=[v.tolist() for v in article_vectors],
+            documents=[a.text for a in articles],
+            metadatas=[_article_metadata(a, passages, complete=False) for a in articles],
+        )
+        # 2. Whatever an earlier version (or a cut-short run) left of these articles goes.
+        self._delete_parts(ids)
+        # 3. Passages through llama-index's Chroma integration, sentences directly. A sentence too
+        # long for one passage has a vector per window; each record still names the whole sentence.
+        by_id = {article.id: article for article in articles}
+        self._add_passages(passages, passage_vectors, by_id)
+        sentence_ids, sentence_meta, sentence_docs, sentence_embs = [], [], [], []
+        for passage, vectors in zip(passages, sentence_vectors, strict=True):
+            article = by_id[passage.article]
+            for offset, vector in enumerate(vectors):
+                index = passage.first + offset
+                start, end = article.sentences[index]
+                sentence_ids.append(f"{passage.id}/s{offset}")
+                sentence_meta.append(
+                    {"article": article.id, "sentence": index, "passage": passage.id,
+                     "start": start, "end": end}
+                )  # fmt: skip
+                sentence_docs.append(article.text[start:end])
+                sentence_embs.append(vector.tolist())
+        self._batched(
+            self.sentences.add,
+            ids=sentence_ids,
+            embeddings=sentence_embs,
+            documents=sentence_docs,
+            metadatas=sentence_meta,
+        )
+        # 4. Only now are the articles complete.
+        self._batched(
+            self.articles.update,
+            ids=ids,
+            metadatas=[_article_metadata(a, passages, complete=True) for a in articles],
+        )
+
+    def remove(self, article_ids: Iterable[str]) -> None:
+        ids = list(article_ids)
+        if ids:
+            self._delete_parts(ids)
+            self.articles.delete(ids=ids)
+
+    def _delete_parts(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            # "document_id" is where llama-index's ChromaVectorStore keeps a node's ref_doc_id.
+            self.passages.delete(where={"document_id": {"$in": chunk}})
+            self.sentences.delete(where={"article": {"$in": chunk}})
+
+    def _add_passages(
+        self, passages: Sequence[Passage], vectors: np.ndarray, articles: dict[str, Article]
+    ) -> None:
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        nodes = [
+            TextNode(
+                id_=p.id,
+                text=p.text,
+                embedding=vector.tolist(),
+                start_char_idx=p.start,
+                end_char_idx=p.end,
+                metadata={
+                    "article": p.article, "n": p.n, "first": p.first, "last": p.last,
+                    "start": p.start, "end": p.end, "title": articles[p.article].title,
+                },  # fmt: skip
+                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=p.article)},
+            )
+            for p, vector in zip(passages, vectors, strict=True)
+        ]
+        ChromaVectorStore(chroma_collection=self.passages).add(nodes)
+
+    def _batched(self, method, ids: list[str], **columns) -> None:
+        size = self.client.get_max_batch_size()
+        for start in range(0, len(ids), size):
+            method(ids=ids[start : start + size], **{k: v[start : start + size] for k, v in columns.items()})
+
+    # ---- question side ------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return self.articles.count()
+
+    def incomplete(self) -> list[str]:
+        rows = self.articles.get(where={"complete": False}, include=[])
+        return rows["ids"]
+
+    def search(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[PassageHit]:
+        """The k passages nearest to vector, best first."""
+        result = self.passages.query(
+            query_embeddings=[vector.tolist()],
+            n_results=max(1, k),
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        articles = self._article_metadata({m["article"] for m in result["metadatas"][0]})
+        hits = []
+        for id_, text, meta, distance in zip(
+            result["ids"][0], result["documents"][0], result["metadatas"][0],
+            result["distances"][0], strict=True,
+        ):  # fmt: skip
+            article = articles.get(meta["article"], {})
+            hits.append(
+                PassageHit(
+                    id=id_, article=meta["article"], score=1.0 - float(distance), text=text,
+                    start=int(meta["start"]), end=int(meta["end"]), first=int(meta["first"]),
+                    last=int(meta["last"]), title=article.get("title", ""),
+                    outlet=article.get("outlet", ""), date=article.get("date", ""),
+                )
+            )  # fmt: skip
+        return hits
+
+    def sentences_of(self, passage_ids: Sequence[str]) -> list[SentenceRecord]:
+        """Every sentence of these passages, with its vector, in article order."""
+        rows = self.sentences.get(
+            where={"passage": {"$in": list(passage_ids)}},
+            include=["documents", "metadatas", "embeddings"],
+        )
+        records = [
+            SentenceRecord(
+                article=meta["article"], index=int(meta["sentence"]), start=int(meta["start"]),
+                end=int(meta["end"]), passage=meta["passage"], text=text,
+                vector=np.asarray(vector, dtype=np.float32),
+            )
+            for meta, text, vector in zip(
+                rows["metadatas"], rows["documents"], rows["embeddings"], strict=True
+            )
+        ]  # fmt: skip
+        return sorted(records, key=lambda r: (r.article, r.start))
+
+    def article(self, article_id: str) -> Article:
+        rows = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
+        if not rows["ids"]:
+            raise ArticleNotFoundError(
+                f"no article {article_id!r} in {self.path}; `rag ask` lists cited article ids"
+            )
+        return _article_from_row(article_id, rows["documents"][0], rows["metadatas"][0])
+
+    def _article_metadata(self, article_ids: set[str]) -> dict[str, dict]:
+        rows = self.articles.get(ids=sorted(article_ids), include=["metadatas"])
+        return dict(zip(rows["ids"], rows["metadatas"], strict=True))
+
+    def list_articles(self) -> list[Article]:
+        """All articles, without their text, ordered by id."""
+        rows = self.articles.get(include=["metadatas"])
+        found = [
+            _article_from_row(id_, "", meta)
+            for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True)
+        ]
+        return sorted(found, key=lambda a: a.id)
+
+
+def _article_metadata(article: Article, passages: Sequence[Passage], complete: bool) -> dict:
+    return {
+        "title": article.title,
+        "outlet": article.outlet,
+        "author": article.author,
+        "date": article.date,
+        "hash": article.hash,
+        "complete": complete,
+        "passages": sum(1 for p in passages if p.article == article.id),
+        "sentences": json.dumps(article.sentences, separators=(",", ":")),
+    }
+
+
+def _article_from_row(article_id: str, text: str, meta: dict) -> Article:
+    return Article(
+        id=article_id,
+        hash=meta.get("hash", ""),
+        text=text or "",
+        title=meta.get("title", ""),
+        outlet=meta.get("outlet", ""),
+        author=meta.get("author", ""),
+        date=meta.get("date", ""),
+        sentences=tuple(tuple(span) for span in json.loads(meta.get("sentences") or "[]")),
+    )

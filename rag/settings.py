@@ -1,0 +1,59 @@
+"""One frozen settings object, read once from RAG_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def default_store() -> Path:
+    """The store used when neither `store=`, `--store` nor RAG_STORE names one."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "news-rag" / "store"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that changes behaviour, in one place, passed in explicitly.
+
+    Attributes:
+        store: folder of the embedded Chroma store.
+        top_k: passages retrieved per question before sentences are picked.
+        max_citations: most sentences cited in one answer.
+        threads: torch threads while answering (one query encodes fastest on 1; see README).
+        ingest_threads: torch threads while embedding batches at ingest (measured faster on 2).
+        batch_size: passages per encoder batch at ingest.
+        chunk_articles: articles embedded and written per step at ingest (the unit of crash safety).
+    """
+
+    store: Path = field(default_factory=default_store)
+    top_k: int = 8
+    max_citations: int = 4
+    threads: int = 1
+    ingest_threads: int = field(default_factory=lambda: min(os.cpu_count() or 1, 4))
+    batch_size: int = 32
+    chunk_articles: int = 64
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+        env = os.environ if env is None else env
+        values: dict = {}
+        if env.get("RAG_STORE"):
+            values["store"] = Path(env["RAG_STORE"]).expanduser()
+        for name in (
+            "top_k", "max_citations", "threads", "ingest_threads", "batch_size", "chunk_articles"
+        ):
+            raw = env.get(f"RAG_{name.upper()}")
+            if raw:
+                try:
+                    values[name] = int(raw)
+                except ValueError:
+                    raise ValueError(f"RAG_{name.upper()}={raw!r} is not a whole number") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "store" in values:
+            values["store"] = Path(values["store"]).expanduser()
+        return cls(**values)
+
+    def with_store(self, store: str | os.PathLike | None) -> Settings:
+        return self if store is None else replace(self, store=Path(store).expanduser())
