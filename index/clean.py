@@ -37,7 +37,9 @@ DATE_PATTERN = (
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}"  # 18 January 2025
     r"|\d{4}-\d{2}-\d{2})"  # 2025-01-18 (also the head of an ISO timestamp)
 )
-_DATE_ONLY = re.compile(rf"^(?:(?:published|updated|posted)(?: on)?:?\s*)?({DATE_PATTERN})\b.*$", re.I)
+_DATE_ONLY = re.compile(
+    rf"^(?:(?:published|updated|posted)(?: on)?:?\s*)?({DATE_PATTERN})\b.*$", re.I
+)
 _BYLINE = re.compile(rf"^by\s+(?P<author>[^\d].*?)(?:[\s,|–—-]+(?P<date>{DATE_PATTERN}).*)?$", re.I)
 _SOURCE = re.compile(r"^(?:original\s+)?source\s*:\s*(?P<outlet>\S.*)$", re.I)
 

@@ -42,7 +42,11 @@ class Encoder:
     name = MODEL_NAME
 
     def __init__(
-        self, threads: int = 1, batch_threads: int = 1, batch_size: int = 32, device: str | None = None
+        self,
+        threads: int = 1,
+        batch_threads: int = 1,
+        batch_size: int = 32,
+        device: str | None = None,
     ):
         self.path = model_path()
         self.threads = threads
@@ -69,8 +73,10 @@ class Encoder:
     @cached_property
     def model(self):
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
 
+        transformers.logging.disable_progress_bar()  # "Loading weights" on every start is noise
         torch.set_num_threads(self.threads)
         device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
         return SentenceTransformer(str(self.path), device=device)
@@ -86,7 +92,10 @@ class Encoder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Plain sentence-transformers embeddings, one row per text."""
         return self.model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
         )
 
     def embed_passages(
@@ -130,7 +139,9 @@ class Encoder:
             rows = []
             for start, end in text_spans:
                 inside = real & (starts >= start) & (ends <= end)
-                rows.append(_unit(vectors[inside].mean(axis=0)) if inside.any() else passage_vectors[-1])
+                rows.append(
+                    _unit(vectors[inside].mean(axis=0)) if inside.any() else passage_vectors[-1]
+                )
             sentence_vectors.append(np.stack(rows))
         return np.stack(passage_vectors), sentence_vectors
 

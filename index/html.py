@@ -1,4 +1,4 @@
-"""HTML articles through a real parser: the story's text and its meta title, author, date, outlet."""
+"""HTML articles through a real parser: the story's text and its title, author, date, outlet."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ def html_to_text(raw: str) -> tuple[str, dict[str, str]]:
     meta: dict[str, str] = {}
     for key, selectors in META.items():
         for attribute, value in selectors:
-            tag = soup.find("meta", attrs={attribute: lambda v, value=value: v and v.lower() == value})
+            tag = soup.find(
+                "meta", attrs={attribute: lambda v, value=value: v and v.lower() == value}
+            )
             if tag and tag.get("content", "").strip():
                 meta[key] = tag["content"].strip()
                 break

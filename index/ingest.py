@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from dataclasses import replace as with_fields
 from pathlib import Path
 
 from index.clean import clean
@@ -55,6 +56,7 @@ def ingest(
     *,
     settings: Settings | None = None,
     progress: bool = False,
+    replace: bool = False,
 ) -> IngestReport:
     """Bring the store in line with the articles under path.
 
@@ -66,6 +68,8 @@ def ingest(
         store: store folder; defaults to settings.store (RAG_STORE, else the documented default).
         settings: overrides Settings.from_env().
         progress: show a progress bar on stderr.
+        replace: allow a folder that shares no article with the store to replace its contents
+            (without it, that is refused as a likely mistake).
 
     Returns:
         An IngestReport; its summary() is the one line the CLI prints.
@@ -91,6 +95,12 @@ def ingest(
     db = Store(settings.store, MODEL_NAME, create=True)
     manifest = db.manifest()
     present = {source.id for source in sources}
+    if manifest and not replace and not present & set(manifest):
+        raise IngestSourceError(
+            f"{settings.store} holds {len(manifest)} articles and none of them is under {root}: "
+            "this looks like another folder, and ingesting it would remove them all; "
+            "use another --store, or --replace to replace them"
+        )
     removed = sorted(set(manifest) - present)
     db.remove(removed)
 
@@ -100,7 +110,7 @@ def ingest(
         if manifest.get(source.id) == ArticleState(fingerprint, True):
             unchanged.append(source.id)
         else:
-            todo.append(replace(source, hash=fingerprint))
+            todo.append(with_fields(source, hash=fingerprint))
     added = [s.id for s in todo if s.id not in manifest]
     updated = [s.id for s in todo if s.id in manifest]
 
@@ -118,7 +128,9 @@ def ingest(
                     log.warning("skipped %s: no article text left after cleaning", source.id)
                     continue
                 articles.append(article)
-                chunk_passages.extend(group_passages(article, encoder.count_tokens, encoder.hard_limit))
+                chunk_passages.extend(
+                    group_passages(article, encoder.count_tokens, encoder.hard_limit)
+                )
             _embed_and_write(db, encoder, articles, chunk_passages)
             count += len(chunk_passages)
             bar.update(len(chunk))
@@ -143,7 +155,9 @@ def _embed_and_write(db: Store, encoder: Encoder, articles: list[Article], passa
     for passage in passages:
         offset = len(passage.embed_text) - len(passage.text) - passage.start
         spans.append([(s + offset, e + offset) for s, e in passage.sentence_spans])
-    passage_vectors, sentence_vectors = encoder.embed_passages([p.embed_text for p in passages], spans)
+    passage_vectors, sentence_vectors = encoder.embed_passages(
+        [p.embed_text for p in passages], spans
+    )
     db.write(articles, passages, passage_vectors, sentence_vectors)
 
 

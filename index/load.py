@@ -8,7 +8,13 @@ from pathlib import Path
 from index.records import Skip, Source
 from rag.errors import IngestSourceError
 
-KINDS = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
+KINDS = {
+    ".txt": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+}
 
 # Bytes that never appear in text files; a few of them in the head of a file mark it binary.
 _CONTROL = set(range(0, 9)) | {11} | set(range(14, 32)) | {127}

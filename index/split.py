@@ -24,7 +24,9 @@ def _punkt():
     import nltk
     from nltk.tokenize.punkt import PunktTokenizer
 
-    bundled = Path(importlib.util.find_spec("llama_index.core").origin).parent / "_static/nltk_cache"
+    bundled = (
+        Path(importlib.util.find_spec("llama_index.core").origin).parent / "_static/nltk_cache"
+    )
     if str(bundled) not in nltk.data.path:
         nltk.data.path.append(str(bundled))
     return PunktTokenizer("english")
@@ -70,8 +72,14 @@ def passages(
     used = prefix_tokens
     for i, ((start, end), size) in enumerate(zip(article.sentences, sizes, strict=True)):
         if size + prefix_tokens > hard_limit:
-            groups.extend([[(i, s, e)] for s, e in _windows(article.text, start, end, count_tokens,
-                                                            hard_limit - prefix_tokens)])
+            groups.extend(
+                [
+                    [(i, s, e)]
+                    for s, e in _windows(
+                        article.text, start, end, count_tokens, hard_limit - prefix_tokens
+                    )
+                ]
+            )
             used = hard_limit  # the next sentence opens a new passage
             continue
         if not groups or used + size > target:

@@ -66,7 +66,7 @@ class Store:
     Args:
         path: the store's folder.
         model: name of the encoder; a store built with another is refused.
-        create: make the store when it does not exist (ingest); otherwise a missing store is an error.
+        create: make the store if missing (ingest); otherwise a missing store is an error.
     """
 
     def __init__(self, path: str | os.PathLike, model: str, *, create: bool = False):
@@ -125,7 +125,9 @@ class Store:
         article_vectors = []
         for article in articles:
             rows = [i for i, p in enumerate(passages) if p.article == article.id]
-            mean = passage_vectors[rows].mean(axis=0) if rows else np.zeros(passage_vectors.shape[1])
+            mean = (
+                passage_vectors[rows].mean(axis=0) if rows else np.zeros(passage_vectors.shape[1])
+            )
             article_vectors.append(mean / (np.linalg.norm(mean) or 1.0))
         # 1. Articles first, marked incomplete: a crash from here on leaves them to be redone.
         self._batched(
@@ -195,8 +197,13 @@ class Store:
                 start_char_idx=p.start,
                 end_char_idx=p.end,
                 metadata={
-                    "article": p.article, "n": p.n, "first": p.first, "last": p.last,
-                    "start": p.start, "end": p.end, "title": articles[p.article].title,
+                    "article": p.article,
+                    "n": p.n,
+                    "first": p.first,
+                    "last": p.last,
+                    "start": p.start,
+                    "end": p.end,
+                    "title": articles[p.article].title,
                 },  # fmt: skip
                 relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=p.article)},
             )
@@ -207,7 +214,10 @@ class Store:
     def _batched(self, method, ids: list[str], **columns) -> None:
         size = self.client.get_max_batch_size()
         for start in range(0, len(ids), size):
-            method(ids=ids[start : start + size], **{k: v[start : start + size] for k, v in columns.items()})
+            method(
+                ids=ids[start : start + size],
+                **{k: v[start : start + size] for k, v in columns.items()},
+            )
 
     # ---- question side ------------------------------------------------------------------------
 

@@ -14,7 +14,9 @@ from rag.answer import Answer
 from rag.errors import EmptyQuestionError, StoreIncompleteError, StoreNotFoundError
 from rag.settings import Settings
 
-_FOLLOW_UP = re.compile(r"^(and|but|also|what about|how about)\b|\b(he|she|they|him|her|them|it|his|its|their)\b", re.I)
+_FOLLOW_UP = re.compile(
+    r"^(and|but|also|what about|how about)\b|\b(he|she|they|him|her|them|it|his|its|their)\b", re.I
+)
 
 
 @lru_cache(maxsize=8)
@@ -26,12 +28,14 @@ def open_store(path: str | Path) -> Store:
     """The store at path, opened once per process; a missing or empty store is an error."""
     db = _open(Path(path).expanduser().resolve())
     if db.count() == 0:
-        raise StoreNotFoundError(f"the store at {db.path} holds no articles; run `rag ingest FOLDER --store {db.path}`")
+        raise StoreNotFoundError(
+            f"the store at {db.path} holds no articles; run `rag ingest FOLDER --store {db.path}`"
+        )
     return db
 
 
 def rewrite(question: str, history: Sequence[str] | None) -> str:
-    """The retrieval query: a short follow-up ("And what about Syria?") carries the last question."""
+    """The retrieval query: a short follow-up ("What about Syria?") carries the last question."""
     if not history:
         return question
     earlier = [h for h in history if isinstance(h, str) and h.strip()]
@@ -65,7 +69,9 @@ def ask(
         StoreIncompleteError: an ingest into the store stopped part-way.
     """
     if not isinstance(question, str) or not question.strip():
-        raise EmptyQuestionError(f"the question is empty ({question!r}); ask something about the articles")
+        raise EmptyQuestionError(
+            f"the question is empty ({question!r}); ask something about the articles"
+        )
     question = question.strip()
     settings = (settings or Settings.from_env()).with_store(store)
     db = open_store(settings.store)

@@ -42,7 +42,12 @@ class Settings:
         if env.get("RAG_STORE"):
             values["store"] = Path(env["RAG_STORE"]).expanduser()
         for name in (
-            "top_k", "max_citations", "threads", "ingest_threads", "batch_size", "chunk_articles"
+            "top_k",
+            "max_citations",
+            "threads",
+            "ingest_threads",
+            "batch_size",
+            "chunk_articles",
         ):
             raw = env.get(f"RAG_{name.upper()}")
             if raw:

@@ -1,0 +1,94 @@
+"""The `rag` command: ingest a folder, ask a question, serve the web chat."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from rag.errors import RagError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag", description="Ask questions of news articles; answers cite their sentences."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    store_help = "store folder (default: $RAG_STORE, else ~/.local/share/news-rag/store)"
+
+    ingest = commands.add_parser(
+        "ingest", help="add a folder of .txt/.md/.html articles to the store"
+    )
+    ingest.add_argument("path", help="folder of articles, searched recursively")
+    ingest.add_argument("--store", help=store_help)
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.add_argument(
+        "--replace",
+        action="store_true",
+        help="let a folder that shares no article with the store replace its contents",
+    )
+
+    ask = commands.add_parser("ask", help="answer a question from the store, with citations")
+    ask.add_argument("question")
+    ask.add_argument("--store", help=store_help)
+    ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    ask.add_argument(
+        "--history", action="append", metavar="QUESTION", help="an earlier question (repeatable)"
+    )
+
+    serve = commands.add_parser("serve", help="start the web chat")
+    serve.add_argument("--store", help=store_help)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+    return parser
+
+
+def _print_answer(answer) -> None:
+    print(answer.text)
+    sources = answer.citations or answer.related
+    if sources:
+        print("\nSources:" if answer.citations else "\nRelated, not an answer:")
+    for c in sources:
+        details = ", ".join(part for part in (c.outlet, c.date) if part)
+        print(f"[{c.n}] {c.title or c.article}" + (f" ({details})" if details else ""))
+        print(f"    {c.article}, characters {c.start}-{c.end}")
+        print(f'    "{c.quote}"')
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+    try:
+        if args.command == "ingest":
+            from index import ingest
+
+            report = ingest(
+                args.path,
+                args.store,
+                progress=not args.quiet and sys.stderr.isatty(),
+                replace=args.replace,
+            )
+            print(report.summary())
+        elif args.command == "ask":
+            from rag import ask
+
+            answer = ask(args.question, history=args.history, store=args.store)
+            if args.json:
+                print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+            else:
+                _print_answer(answer)
+        elif args.command == "serve":
+            from ui.app import serve
+
+            serve(store=args.store, host=args.host, port=args.port)
+    except RagError as error:
+        print(f"rag {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from index import ingest
+from index.embed import MODEL_NAME
+from index.store import Store
+from rag import ask
+from rag.errors import IngestSourceError, StoreIncompleteError
+from tests.conftest import BNE, FOX, ROOT
+
+
+def stored(store: Path) -> Store:
+    return Store(store, MODEL_NAME)
+
+
+def sentence_keys(db: Store) -> list[tuple[str, int]]:
+    rows = db.sentences.get(include=["metadatas"])
+    return [(m["article"], m["sentence"]) for m in rows["metadatas"]]
+
+
+def test_reingest_of_an_unchanged_folder_embeds_nothing(articles, tmp_path):
+    first = ingest(articles, tmp_path / "store")
+    assert sorted(first.added) == [FOX, BNE] and first.passages > 0
+    second = ingest(articles, tmp_path / "store")
+    assert sorted(second.unchanged) == [FOX, BNE]
+    assert (second.added, second.updated, second.removed, second.passages) == ([], [], [], 0)
+    assert "0 added, 0 updated, 2 unchanged, 0 removed, 0 skipped" in second.summary()
+
+
+def test_changed_file_replaces_its_passages_and_deleted_file_is_removed(articles, tmp_path):
+    store = tmp_path / "store"
+    ingest(articles, store)
+    (articles / BNE).write_text(
+        "Grain deal signed\n\nThe ministers signed a grain deal in Baghdad on Monday. "
+        "Prices of wheat fell by a tenth after the announcement.\n",
+        encoding="utf-8",
+    )
+    (articles / FOX).unlink()
+    report = ingest(articles, store)
+    assert (report.updated, report.removed, report.added) == ([BNE], [FOX], [])
+    db = stored(store)
+    assert [a.id for a in db.list_articles()] == [BNE]
+    assert db.passages.count() == 1
+    keys = sentence_keys(db)
+    assert sorted(keys) == [(BNE, 0), (BNE, 1)]
+    answer = ask("How much did wheat prices fall?", store=store)
+    assert answer.citations[0].quote == "Prices of wheat fell by a tenth after the announcement."
+    assert "mediation" not in db.article(BNE).text
+
+
+def test_binary_is_skipped_with_a_warning_and_cp1252_is_read(articles, tmp_path, caplog):
+    (articles / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    (articles / "latin.txt").write_bytes(
+        "Café reopens\n\nThe café in Zürich reopened, its owner said \u201cfinally\u201d.\n".encode(
+            "cp1252"
+        )
+    )
+    (articles / "notes.pdf").write_bytes(b"%PDF-1.4")
+    with caplog.at_level(logging.WARNING, logger="index"):
+        report = ingest(articles, tmp_path / "store")
+    reasons = {skip.id: skip.reason for skip in report.skipped}
+    assert reasons == {
+        "photo.txt": "binary file, not text",
+        "notes.pdf": "unsupported file type .pdf",
+    }
+    assert "photo.txt" in caplog.text
+    assert "latin.txt" in report.added
+    text = stored(tmp_path / "store").article("latin.txt").text
+    assert text == "The café in Zürich reopened, its owner said \u201cfinally\u201d."
+
+
+def test_empty_or_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(IngestSourceError, match="no such folder"):
+        ingest(tmp_path / "nope", tmp_path / "store")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(IngestSourceError, match="no .txt, .md or .html files"):
+        ingest(tmp_path / "empty", tmp_path / "store")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "x.txt").write_bytes(b"\x00\x01\x02" * 100)
+    with pytest.raises(IngestSourceError, match="could be read as text"):
+        ingest(tmp_path / "bin", tmp_path / "store")
+
+
+def test_another_folder_does_not_silently_replace_the_store(articles, tmp_path):
+    store = tmp_path / "store"
+    ingest(articles, store)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.txt").write_text("Other news\n\nSomething else happened today.\n")
+    with pytest.raises(IngestSourceError, match="would remove them all.*--replace"):
+        ingest(other, store)
+    assert sorted(a.id for a in stored(store).list_articles()) == [FOX, BNE]
+    report = ingest(other, store, replace=True)
+    assert report.added == ["x.txt"] and sorted(report.removed) == [FOX, BNE]
+
+
+def make_corpus(folder: Path, count: int) -> None:
+    """Distinct articles built from the sample sentences, enough for a long ingest."""
+    from index.clean import clean
+    from index.load import read
+    from index.split import split
+
+    sentences = []
+    for path in sorted((ROOT / "data" / "articles").iterdir()):
+        article = split(clean(read(path, path.parent)))
+        sentences += [article.text[s:e] for s, e in article.sentences]
+    folder.mkdir()
+    for i in range(count):
+        body = " ".join(sentences[(i + j * 7) % len(sentences)] for j in range(12))
+        (folder / f"a{i:03d}.txt").write_text(f"Story number {i}\n\n{body} Serial {i}.\n")
+
+
+def stored_ids(store: Path) -> int:
+    """Records Chroma has written so far, read straight from its SQLite file."""
+    try:
+        with sqlite3.connect(f"file:{store / 'chroma.sqlite3'}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute("select count(*) from embeddings").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_sigkill_halfway_then_rerun_leaves_a_complete_store_without_duplicates(tmp_path):
+    corpus, store = tmp_path / "corpus", tmp_path / "store"
+    make_corpus(corpus, 160)
+    env = {**os.environ, "RAG_CHUNK_ARTICLES": "8"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "ingest", str(corpus), "--store", str(store), "--quiet"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while stored_ids(store) == 0 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "ingest ended before it could be killed"
+
+    db = stored(store)
+    complete = [a for a, state in db.manifest().items() if state.complete]
+    assert len(complete) < 160  # it really stopped part-way
+    if db.count():
+        with pytest.raises(StoreIncompleteError, match="run `rag ingest"):
+            ask("What did Hussein say about mediation?", store=store)
+
+    report = ingest(corpus, store)
+    assert len(report.added) + len(report.updated) + len(report.unchanged) == 160
+    db = stored(store)
+    manifest = db.manifest()
+    assert len(manifest) == 160 and all(state.complete for state in manifest.values())
+    keys = sentence_keys(db)
+    assert len(keys) == len(set(keys))  # no sentence stored twice
+    passage_ids = db.passages.get(include=[])["ids"]
+    assert len(passage_ids) == len(set(passage_ids))
+    assert sum(a.sentences.__len__() for a in db.list_articles()) == len(keys)
+    assert not ask("What did Hussein say about mediation?", store=store).abstained

@@ -1,0 +1,20 @@
+from rag import Answer, Citation
+from ui.app import render
+
+
+def test_article_text_is_escaped_not_markup():
+    quote = "<script>alert(1)</script> and <img src=x onerror=alert(2)>"
+    answer = Answer(f"{quote} [1]", [Citation(1, "x.html", "<b>T</b>", quote, 0, len(quote), 0.9)])
+    shown = render(answer)
+    assert "<script>" not in shown and "<img" not in shown and "<b>" not in shown
+    assert "&lt;script&gt;" in shown
+
+
+def test_chat_answers_through_the_app(seed_store):
+    from ui.app import build
+
+    demo = build(str(seed_store))
+    fn = demo.fn
+    reply = fn("What did Hussein say about mediation?", [])
+    assert "previous mediation between Saudi Arabia and Iran" in reply and "[1]" in reply
+    assert "bne IntelliNews" in reply

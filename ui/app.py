@@ -1,0 +1,67 @@
+"""A basic Gradio chat over `ask()`: the answer with its numbered sources beneath."""
+
+from __future__ import annotations
+
+import html
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+EXAMPLES = [
+    "What did Hussein say about mediation?",
+    "What will Iraq supply to Syria?",
+    "Who is Jonathan Schanzer?",
+]
+
+
+def render(answer) -> str:
+    """The answer and its sources as Markdown; article text is escaped, never markup."""
+    lines = [html.escape(answer.text)]
+    sources = answer.citations or answer.related
+    if sources:
+        lines.append("\n**Sources**" if answer.citations else "\n**Related, not an answer**")
+    for c in sources:
+        details = ", ".join(html.escape(p) for p in (c.outlet, c.date) if p)
+        title = html.escape(c.title or c.article)
+        lines.append(f"\n[{c.n}] *{title}*" + (f" ({details})" if details else ""))
+        lines.append(f"> {html.escape(c.quote)}")
+    return "\n".join(lines)
+
+
+def build(store: str | None = None):
+    import gradio as gr
+
+    from rag import ask
+    from rag.errors import RagError
+
+    def respond(message: str, history: list[dict]) -> str:
+        earlier = [
+            m["content"]
+            for m in history
+            if m.get("role") == "user" and isinstance(m.get("content"), str)
+        ]
+        try:
+            return render(ask(message, history=earlier, store=store))
+        except RagError as error:
+            return f"**Error:** {html.escape(str(error))}"
+
+    return gr.ChatInterface(
+        respond,
+        title="News articles Q&A",
+        description="Answers come only from the ingested articles; each sentence cites its source.",
+        examples=EXAMPLES,
+        cache_examples=False,
+        analytics_enabled=False,
+    )
+
+
+def serve(store: str | None = None, host: str = "127.0.0.1", port: int = 7860) -> None:
+    from rag.ask import open_store
+    from rag.settings import Settings
+
+    open_store(
+        Settings.from_env().with_store(store).store
+    )  # a missing store fails before the server starts
+    build(store).queue(default_concurrency_limit=4).launch(
+        server_name=host, server_port=port, share=False
+    )
