@@ -10,8 +10,10 @@ from pathlib import Path
 
 from index.clean import clean
 from index.embed import MODEL_NAME, Encoder, encoder_for
+from index.lexical import LexicalIndex, stamp
 from index.load import discover, read
 from index.records import Article, Passage, Skip, Source
+from index.speakers import with_speakers
 from index.split import passages as group_passages
 from index.split import split
 from index.store import ArticleState, Store
@@ -22,7 +24,7 @@ log = logging.getLogger("index")
 
 # Part of every article's fingerprint: bump it when cleaning or splitting changes, and the next
 # ingest redoes every article instead of keeping ones made by the old code.
-PIPELINE = "1"
+PIPELINE = "4"
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def ingest(
             chunk = todo[start : start + settings.chunk_articles]
             articles, chunk_passages = [], []
             for source in chunk:
-                article = split(clean(source))
+                article = with_speakers(split(clean(source)))
                 if not article.sentences:
                     skipped.append(Skip(source.id, "no article text left after cleaning"))
                     log.warning("skipped %s: no article text left after cleaning", source.id)
@@ -135,6 +137,7 @@ def ingest(
             count += len(chunk_passages)
             bar.update(len(chunk))
         bar.close()
+    refresh_lexical(db)
     empty = {s.id for s in skipped}
     return IngestReport(
         root=str(root),
@@ -159,6 +162,15 @@ def _embed_and_write(db: Store, encoder: Encoder, articles: list[Article], passa
         [p.embed_text for p in passages], spans
     )
     db.write(articles, passages, passage_vectors, sentence_vectors)
+
+
+def refresh_lexical(db: Store) -> None:
+    """Rebuild the BM25 index when the articles it covers are not those in the store."""
+    current = stamp({id_: state.hash for id_, state in db.manifest().items() if state.complete})
+    existing = LexicalIndex.load(db.lexical_path)
+    if existing is None or existing.stamp != current:
+        ids, texts = db.passage_texts()
+        LexicalIndex.build(ids, texts, current).save(db.lexical_path)
 
 
 def _progress(total: int, enabled: bool):

@@ -36,6 +36,9 @@ class Article:
     author: str = ""
     date: str = ""  # ISO 8601 (YYYY-MM-DD) when the article gives one
     sentences: tuple[tuple[int, int], ...] = ()  # (start, end) character offsets into text
+    speakers: tuple[str, ...] = ()  # per sentence: who says it, "" where nobody is quoted
+    people: tuple[str, ...] = ()  # everyone quoted, by canonical full name
+    named: tuple[str, ...] = ()  # every person named, quoted or not
 
 
 @dataclass(frozen=True)

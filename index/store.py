@@ -24,7 +24,7 @@ from rag.errors import ArticleNotFoundError, StoreMismatchError, StoreNotFoundEr
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-FORMAT = 1  # bump when what is stored changes shape; old stores are then refused with a message
+FORMAT = 2  # bump when what is stored changes shape; old stores are then refused with a message
 PASSAGES, SENTENCES, ARTICLES = "passages", "sentences", "articles"
 
 
@@ -58,6 +58,7 @@ class SentenceRecord:
     passage: str
     text: str
     vector: np.ndarray
+    speaker: str = ""
 
 
 class Store:
@@ -94,6 +95,7 @@ class Store:
             self.client.get_or_create_collection(name, metadata=info, embedding_function=None)
             for name in (PASSAGES, SENTENCES, ARTICLES)
         )
+        self._people: tuple[set[str], set[str]] | None = None
         found = self.passages.metadata or {}
         if found.get("model") != model or found.get("format") != FORMAT:
             raise StoreMismatchError(
@@ -121,6 +123,7 @@ class Store:
         """Replace these articles and their passages and sentences, completing each article last."""
         if not articles:
             return
+        self._people = None
         ids = [article.id for article in articles]
         article_vectors = []
         for article in articles:
@@ -150,9 +153,11 @@ class Store:
                 index = passage.first + offset
                 start, end = article.sentences[index]
                 sentence_ids.append(f"{passage.id}/s{offset}")
+                speaker = article.speakers[index] if article.speakers else ""
                 sentence_meta.append(
                     {"article": article.id, "sentence": index, "passage": passage.id,
-                     "start": start, "end": end}
+                     "start": start, "end": end, "speaker": speaker,
+                     "outlet": article.outlet, "day": day_number(article.date)}
                 )  # fmt: skip
                 sentence_docs.append(article.text[start:end])
                 sentence_embs.append(vector.tolist())
@@ -173,6 +178,7 @@ class Store:
     def remove(self, article_ids: Iterable[str]) -> None:
         ids = list(article_ids)
         if ids:
+            self._people = None
             self._delete_parts(ids)
             self.articles.delete(ids=ids)
 
@@ -204,7 +210,10 @@ class Store:
                     "start": p.start,
                     "end": p.end,
                     "title": articles[p.article].title,
-                },  # fmt: skip
+                    "outlet": articles[p.article].outlet,
+                    "date": articles[p.article].date,
+                    "day": day_number(articles[p.article].date),
+                },
                 relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=p.article)},
             )
             for p, vector in zip(passages, vectors, strict=True)
@@ -236,40 +245,89 @@ class Store:
             where=where,
             include=["documents", "metadatas", "distances"],
         )
-        articles = self._article_metadata({m["article"] for m in result["metadatas"][0]})
-        hits = []
-        for id_, text, meta, distance in zip(
-            result["ids"][0], result["documents"][0], result["metadatas"][0],
-            result["distances"][0], strict=True,
-        ):  # fmt: skip
-            article = articles.get(meta["article"], {})
-            hits.append(
-                PassageHit(
-                    id=id_, article=meta["article"], score=1.0 - float(distance), text=text,
-                    start=int(meta["start"]), end=int(meta["end"]), first=int(meta["first"]),
-                    last=int(meta["last"]), title=article.get("title", ""),
-                    outlet=article.get("outlet", ""), date=article.get("date", ""),
-                )
-            )  # fmt: skip
-        return hits
+        scores = [1.0 - float(distance) for distance in result["distances"][0]]
+        return self._hits(result["ids"][0], result["documents"][0], result["metadatas"][0], scores)
+
+    def _hits(self, ids, texts, metas, scores) -> list[PassageHit]:
+        return [
+            PassageHit(
+                id=id_, article=meta["article"], score=score, text=text,
+                start=int(meta["start"]), end=int(meta["end"]), first=int(meta["first"]),
+                last=int(meta["last"]), title=meta.get("title", ""),
+                outlet=meta.get("outlet", ""), date=meta.get("date", ""),
+            )
+            for id_, text, meta, score in zip(ids, texts, metas, scores, strict=True)
+        ]  # fmt: skip
+
+    @property
+    def lexical_path(self) -> Path:
+        return self.path / "bm25"
+
+    def passage_texts(self) -> tuple[list[str], list[str]]:
+        """Ids and encoder inputs (title line, then text) of every passage, for the BM25 index."""
+        rows = self.passages.get(include=["documents", "metadatas"])
+        texts = [
+            f"{meta.get('title', '')}\n{text}"
+            for meta, text in zip(rows["metadatas"], rows["documents"], strict=True)
+        ]
+        return rows["ids"], texts
+
+    def passages_by_id(self, ids: Sequence[str], vector: np.ndarray) -> list[PassageHit]:
+        """These passages, scored by cosine similarity to vector."""
+        if not ids:
+            return []
+        rows = self.passages.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
+        return self._hits(
+            rows["ids"], rows["documents"], rows["metadatas"],
+            [float(np.asarray(e) @ vector) for e in rows["embeddings"]],
+        )  # fmt: skip
 
     def sentences_of(self, passage_ids: Sequence[str]) -> list[SentenceRecord]:
         """Every sentence of these passages, with its vector, in article order."""
+        if not passage_ids:
+            return []
         rows = self.sentences.get(
             where={"passage": {"$in": list(passage_ids)}},
             include=["documents", "metadatas", "embeddings"],
         )
-        records = [
-            SentenceRecord(
-                article=meta["article"], index=int(meta["sentence"]), start=int(meta["start"]),
-                end=int(meta["end"]), passage=meta["passage"], text=text,
-                vector=np.asarray(vector, dtype=np.float32),
-            )
-            for meta, text, vector in zip(
-                rows["metadatas"], rows["documents"], rows["embeddings"], strict=True
-            )
-        ]  # fmt: skip
-        return sorted(records, key=lambda r: (r.article, r.start))
+        return sorted(_records(rows), key=lambda r: (r.article, r.start))
+
+    def sentences_between(self, article: str, first: int, last: int) -> list[SentenceRecord]:
+        """An article's sentences first..last (inclusive), in order."""
+        rows = self.sentences.get(
+            where={"$and": [{"article": article}, {"sentence": {"$gte": first}},
+                            {"sentence": {"$lte": last}}]},
+            include=["documents", "metadatas", "embeddings"],
+        )  # fmt: skip
+        return sorted(_records(rows), key=lambda r: r.start)
+
+    def speaker_sentences(
+        self, vector: np.ndarray, speakers: Sequence[str], k: int, where: dict | None = None
+    ) -> list[SentenceRecord]:
+        """The k sentences said by any of these speakers that are nearest to vector.
+
+        where may filter on article, outlet and day, which sentences carry as passages do.
+        """
+        condition = {"speaker": {"$in": list(speakers)}}
+        if where:
+            condition = {"$and": [condition, where]}
+        result = self.sentences.query(
+            query_embeddings=[vector.tolist()],
+            n_results=max(1, k),
+            where=condition,
+            include=["documents", "metadatas", "embeddings"],
+        )
+        return _records({key: result[key][0] for key in ("documents", "metadatas", "embeddings")})
+
+    def people(self) -> tuple[set[str], set[str]]:
+        """Everyone quoted in the store, and everyone named in it (quoted or not)."""
+        if self._people is None:
+            quoted, named = set(), set()
+            for meta in self.articles.get(include=["metadatas"])["metadatas"]:
+                quoted.update(json.loads(meta.get("people") or "[]"))
+                named.update(json.loads(meta.get("named") or "[]"))
+            self._people = (quoted, named)
+        return self._people
 
     def article(self, article_id: str) -> Article:
         rows = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
@@ -279,9 +337,15 @@ class Store:
             )
         return _article_from_row(article_id, rows["documents"][0], rows["metadatas"][0])
 
-    def _article_metadata(self, article_ids: set[str]) -> dict[str, dict]:
-        rows = self.articles.get(ids=sorted(article_ids), include=["metadatas"])
-        return dict(zip(rows["ids"], rows["metadatas"], strict=True))
+    def articles_by_id(self, article_ids: Sequence[str]) -> list[Article]:
+        """These articles' metadata, without their text."""
+        if not article_ids:
+            return []
+        rows = self.articles.get(ids=list(article_ids), include=["metadatas"])
+        return [
+            _article_from_row(id_, "", meta)
+            for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True)
+        ]
 
     def list_articles(self) -> list[Article]:
         """All articles, without their text, ordered by id."""
@@ -291,6 +355,20 @@ class Store:
             for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True)
         ]
         return sorted(found, key=lambda a: a.id)
+
+
+def _records(rows: dict) -> list[SentenceRecord]:
+    """Sentence records from the columns Chroma returns."""
+    return [
+        SentenceRecord(
+            article=meta["article"], index=int(meta["sentence"]), start=int(meta["start"]),
+            end=int(meta["end"]), passage=meta["passage"], text=text,
+            vector=np.asarray(vector, dtype=np.float32), speaker=meta.get("speaker", ""),
+        )
+        for meta, text, vector in zip(
+            rows["metadatas"], rows["documents"], rows["embeddings"], strict=True
+        )
+    ]  # fmt: skip
 
 
 def _article_metadata(article: Article, passages: Sequence[Passage], complete: bool) -> dict:
@@ -303,7 +381,16 @@ def _article_metadata(article: Article, passages: Sequence[Passage], complete: b
         "complete": complete,
         "passages": sum(1 for p in passages if p.article == article.id),
         "sentences": json.dumps(article.sentences, separators=(",", ":")),
+        "speakers": json.dumps(article.speakers, separators=(",", ":")),
+        "people": json.dumps(article.people),
+        "named": json.dumps(article.named),
+        "day": day_number(article.date),
     }
+
+
+def day_number(date: str) -> int:
+    """ "2025-01-18" -> 20250118, for range filters (Chroma compares numbers only); 0 if none."""
+    return int(date.replace("-", "")) if date else 0
 
 
 def _article_from_row(article_id: str, text: str, meta: dict) -> Article:
@@ -316,4 +403,7 @@ def _article_from_row(article_id: str, text: str, meta: dict) -> Article:
         author=meta.get("author", ""),
         date=meta.get("date", ""),
         sentences=tuple(tuple(span) for span in json.loads(meta.get("sentences") or "[]")),
+        speakers=tuple(json.loads(meta.get("speakers") or "[]")),
+        people=tuple(json.loads(meta.get("people") or "[]")),
+        named=tuple(json.loads(meta.get("named") or "[]")),
     )

@@ -18,6 +18,7 @@ class Citation:
     score: float
     outlet: str = ""
     date: str = ""
+    also: list[str] = field(default_factory=list)  # other articles reporting the same thing
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from index.embed import MODEL_NAME, encoder_for
+from index.lexical import terms
+from index.speakers import split_title
 from index.store import Store
-from rag import compose, select
+from rag import compose, retrieve, select
 from rag.answer import Answer
 from rag.errors import EmptyQuestionError, StoreIncompleteError, StoreNotFoundError
+from rag.query import Query, entities, expects, resolve
+from rag.query import fits as query_fits
+from rag.retrieve import Filters
 from rag.settings import Settings
 
-_FOLLOW_UP = re.compile(
-    r"^(and|but|also|what about|how about)\b|\b(he|she|they|him|her|them|it|his|its|their)\b", re.I
-)
+SPEAKER_DEPTH = 12  # sentences of the asked-about speaker scored against the topic
 
 
 @lru_cache(maxsize=8)
@@ -34,14 +38,13 @@ def open_store(path: str | Path) -> Store:
     return db
 
 
-def rewrite(question: str, history: Sequence[str] | None) -> str:
-    """The retrieval query: a short follow-up ("What about Syria?") carries the last question."""
-    if not history:
-        return question
-    earlier = [h for h in history if isinstance(h, str) and h.strip()]
-    if earlier and (_FOLLOW_UP.search(question) or len(select.terms(question)) <= 2):
-        return f"{earlier[-1].strip()} {question}"
-    return question
+def find_person(who: str, people: set[str]) -> str:
+    """The one person in people that a name as asked ("Hussein", "Prime Minister Sudani") means,
+    or "" when none or several do."""
+    name, _ = split_title(who)
+    wanted = [w.lower().removesuffix("'s").removesuffix("’s").strip(".,") for w in name.split()]
+    matches = [p for p in people if all(w in p.lower().split() for w in wanted)]
+    return matches[0] if len(matches) == 1 else ""
 
 
 def ask(
@@ -50,6 +53,10 @@ def ask(
     history: Sequence[str] | None = None,
     store: str | Path | None = None,
     settings: Settings | None = None,
+    outlets: Sequence[str] | str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    articles: Sequence[str] | str | None = None,
 ) -> Answer:
     """Answer a question from the ingested articles, citing the sentences the answer came from.
 
@@ -58,6 +65,8 @@ def ask(
         history: earlier questions of the same chat, oldest first, for follow-ups.
         store: store folder; defaults to settings.store (RAG_STORE, else the documented default).
         settings: overrides Settings.from_env().
+        outlets, date_from, date_to, articles: answer only from these outlets, this publication
+            date range (ISO dates, inclusive; undated articles are then left out), these ids.
 
     Returns:
         An Answer. When the articles do not answer, `abstained` is True and `related` lists the
@@ -81,15 +90,118 @@ def ask(
             f"an ingest into {db.path} stopped part-way ({len(unfinished)} articles unfinished, "
             f"e.g. {unfinished[0]}); run `rag ingest FOLDER --store {db.path}` again to finish it"
         )
-    query = rewrite(question, history)
+    filters = Filters(
+        outlets=_tuple(outlets), date_from=date_from or "", date_to=date_to or "",
+        articles=_tuple(articles),
+    )  # fmt: skip
+    return answer_from(db, question, gather(db, question, history, settings, filters), settings)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What retrieval found for a question, before any sentence is chosen.
+
+    Attributes:
+        query: the question as understood (follow-ups resolved, speaker and topic split).
+        kind: the kind of answer it wants ("number", "date", "name") or "".
+        scored: candidate sentences with their scores, best first.
+        pool: every candidate sentence record, for merging neighbours into spans.
+        reason: what the answer says when nothing is cited.
+        blocked: the articles cannot answer (a person or name they never quote or use).
+    """
+
+    query: Query
+    kind: str
+    scored: list[select.Scored]
+    pool: list
+    reason: str
+    blocked: bool = False
+
+
+def gather(db: Store, question: str, history, settings: Settings, filters: Filters) -> Evidence:
+    """Understand the question and retrieve and score its candidate sentences."""
+    query = resolve(question, history)
     encoder = encoder_for(settings.threads, settings.ingest_threads, settings.batch_size)
-    vector = encoder.embed_query(query)
-    hits = db.search(vector, settings.top_k)
-    scored = select.score(query, vector, hits, db.sentences_of([h.id for h in hits]))
-    picked = select.pick(scored, settings.max_citations)
-    cited = compose.citations(picked, hits)
-    related = [] if cited else compose.citations(scored[:3], hits)
-    return compose.answer(question, query, cited, related)
+    vector = encoder.embed_query(query.text)
+    lexical = retrieve.lexical_index(db)
+    idf = lexical.idf if lexical else None
+    kind = expects(query.text)
+    quoted, named = db.people()
+    missing = _not_in_articles(question, query, quoted, named, lexical)
+    speaker = "" if missing or not query.speaker else find_person(query.speaker, quoted)
+    if speaker:
+        said = db.speaker_sentences(vector, [speaker], SPEAKER_DEPTH, filters.where())
+        topic_vector = encoder.embed_query(query.topic)
+        context = {}
+        for record in said:  # how near the whole question is, as a passage score would say
+            near = float(record.vector @ vector)
+            context[record.passage] = max(context.get(record.passage, -1.0), near)
+        scored = select.score(query.topic, topic_vector, said, context, idf=idf)
+        reason = f"The articles quote {speaker}, but not on {query.topic.rstrip('?.! ')}."
+        return Evidence(query, kind, scored, said, reason)
+    hits = retrieve.passages(db, vector, query.text, settings.top_k, filters)
+    pool = db.sentences_of([h.id for h in hits])
+    scored = select.score(query.text, vector, pool, {h.id: h.score for h in hits}, idf=idf)
+    return Evidence(query, kind, scored, pool, missing or compose.NOT_COVERED, bool(missing))
+
+
+def _not_in_articles(question: str, query: Query, quoted, named, lexical) -> str:
+    """Why the articles cannot answer: a person named but never quoted, or a name they never
+    use; "" when neither."""
+    asked = query.speaker if query.speaker[:1].isupper() else ""
+    if asked and not find_person(asked, quoted):
+        person = find_person(asked, named)
+        if person:
+            return f"The articles mention {person} but do not quote them."
+    vocabulary = lexical.vocabulary if lexical else ()
+    for name in entities(question):
+        if vocabulary and not set(terms(name)) & vocabulary:
+            shown = re.sub(r"['’]s$", "", name)
+            return f"The articles don't mention {shown}."
+    return ""
+
+
+def answer_from(
+    db: Store,
+    question: str,
+    evidence: Evidence,
+    settings: Settings,
+    weights: select.Weights | None = None,
+) -> Answer:
+    """Choose sentences from the evidence and write the answer, or abstain."""
+    weights = weights or select.Weights()
+    query, scored = evidence.query, select.rescore(evidence.scored, weights)
+    if evidence.blocked:
+        picks = []
+    else:
+        kind = evidence.kind
+        fits = (lambda text: query_fits(text, kind, query.text)) if kind else None
+        picks = select.pick(scored, settings.max_citations, weights, fits)
+    by_position = {(r.article, r.index): r for r in evidence.pool}
+    for pick in picks:  # a quotation left open runs on in sentences the search did not return
+        record = pick.chosen.sentence
+        if compose.open_quotes(record.text):
+            for near in db.sentences_between(record.article, record.index - 3, record.index + 3):
+                by_position.setdefault((near.article, near.index), near)
+    cited = compose.spans(picks, by_position)
+    involved = {s.article for s in cited} | {a for s in cited for a in s.also}
+    involved |= {s.sentence.article for s in scored[:3]}
+    sources = _sources(db, involved)
+    near = [] if cited else compose.related(scored, sources)
+    return compose.answer(question, query.text, cited, sources, near, evidence.reason)
+
+
+def _sources(db: Store, article_ids: set[str]) -> dict[str, compose.Source]:
+    return {
+        article.id: compose.Source(article.title, article.outlet, article.date)
+        for article in db.articles_by_id(sorted(article_ids))
+    }
+
+
+def _tuple(value: Sequence[str] | str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def article_text(article_id: str, *, store: str | Path | None = None) -> str:

@@ -58,7 +58,8 @@ def _print_answer(answer) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+    logging.basicConfig(format="warning: %(message)s", level=logging.ERROR)
+    logging.getLogger("index").setLevel(logging.WARNING)  # skipped files; libraries stay quiet
     try:
         if args.command == "ingest":
             from index import ingest

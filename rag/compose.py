@@ -1,39 +1,173 @@
-"""Write the answer: the picked sentences, each followed by its numbered citation."""
+"""Write the answer: cited spans of article text, led by the one that answers, each with [n]."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from index.store import PassageHit
+from index.speakers import ROLES, VERBS
+from index.store import SentenceRecord
 from rag.answer import Answer, Citation
-from rag.select import Scored
+from rag.select import Pick, Scored
 
 NOT_COVERED = "The articles don't cover this."
+RELATED = " The closest passages are listed as related, not as an answer."
+_OPEN, _CLOSE = "“", "”"
+_PRONOUN = re.compile(rf"\b(he|she)\b(?=\s+(?:{VERBS})\b)", re.I)
+_ROLE = re.compile(rf"^(the\s+[\w\s-]{{0,30}}?\b(?:{ROLES}))\b", re.I)
 
 
-def citations(picked: Sequence[Scored], hits: Sequence[PassageHit]) -> list[Citation]:
-    meta = {hit.article: hit for hit in hits}
+@dataclass(frozen=True)
+class Source:
+    """What a citation shows of its article."""
+
+    title: str = ""
+    outlet: str = ""
+    date: str = ""
+
+
+@dataclass(frozen=True)
+class Span:
+    """Consecutive sentences of one article cited together."""
+
+    article: str
+    first: int
+    last: int
+    start: int
+    end: int
+    quote: str
+    score: float
+    speaker: str
+    also: tuple[str, ...] = ()
+
+
+def open_quotes(text: str) -> int:
+    """Quotation marks this text leaves open (negative: closes ones opened before it)."""
+    straight = text.count('"') % 2
+    curly = text.count(_OPEN) - text.count(_CLOSE)
+    if straight:
+        return 1 if text.lstrip().startswith('"') or text.count('"') > 1 else -1
+    return curly
+
+
+def spans(picks: Sequence[Pick], pool: Mapping[tuple[str, int], SentenceRecord]) -> list[Span]:
+    """Merge picked sentences into spans: adjacent ones join, and a quotation that runs over
+    several sentences is cited whole. The span holding the best sentence leads; the others
+    follow by article (best first), in reading order."""
+    chosen: dict[str, set[int]] = {}
+    score: dict[tuple[str, int], float] = {}
+    also: dict[tuple[str, int], tuple[str, ...]] = {}
+    for pick in picks:
+        record = pick.chosen.sentence
+        indices = chosen.setdefault(record.article, set())
+        indices.add(record.index)
+        score[(record.article, record.index)] = pick.chosen.score
+        also[(record.article, record.index)] = tuple(
+            dict.fromkeys(a.sentence.article for a in pick.also)
+        )
+        _complete_quote(record, indices, pool)
+    result = []
+    for article, indices in chosen.items():
+        run: list[int] = []
+        for index in sorted(indices) + [None]:
+            if run and (index is None or index != run[-1] + 1):
+                records = [pool[(article, i)] for i in run]
+                result.append(_span(article, records, score, also))
+                run = []
+            if index is not None:
+                run.append(index)
+    best_article = {}
+    for span in sorted(result, key=lambda s: -s.score):
+        best_article.setdefault(span.article, len(best_article))
+    ordered = sorted(result, key=lambda s: (best_article[s.article], s.first))
+    lead = max(ordered, key=lambda s: s.score) if ordered else None
+    return ([lead] + [s for s in ordered if s is not lead]) if lead else []
+
+
+def _complete_quote(record, indices: set[int], pool) -> None:
+    balance, index = open_quotes(record.text), record.index
+    while balance > 0 and (record.article, index + 1) in pool and index - record.index < 3:
+        index += 1
+        indices.add(index)
+        balance += open_quotes(pool[(record.article, index)].text)
+    index = record.index
+    while balance < 0 and (record.article, index - 1) in pool and record.index - index < 3:
+        index -= 1
+        indices.add(index)
+        balance += open_quotes(pool[(record.article, index)].text)
+
+
+def _span(article, records: list[SentenceRecord], score, also) -> Span:
+    quote = records[0].text
+    for previous, record in zip(records, records[1:], strict=False):
+        # Cleaned text has single spaces inside a paragraph and a blank line between paragraphs.
+        quote += (" " if record.start - previous.end == 1 else "\n\n") + record.text
+    keys = [(article, r.index) for r in records]
+    return Span(
+        article=article,
+        first=records[0].index,
+        last=records[-1].index,
+        start=records[0].start,
+        end=records[-1].end,
+        quote=quote,
+        score=max(score.get(k, 0.0) for k in keys),
+        speaker=next((r.speaker for r in records if r.speaker), ""),
+        also=tuple(dict.fromkeys(a for k in keys for a in also.get(k, ()))),
+    )
+
+
+def for_reader(span: Span) -> str:
+    """The span as the answer shows it: who "he" or "the minister" is, in brackets."""
+    text = " ".join(span.quote.split())
+    if not span.speaker or span.speaker.split()[-1] in text:
+        return text
+    role = _ROLE.match(text)
+    if role:
+        return f"{role.group(1)} [{span.speaker}]{text[role.end() :]}"
+    if _PRONOUN.search(text):
+        return _PRONOUN.sub(lambda m: f"{m.group(1)} [{span.speaker}]", text, count=1)
+    if text[:1] in '"“':  # a quotation with no one named in it
+        return f"[{span.speaker}:] {text}"
+    return text
+
+
+def citations(cited: Sequence[Span], sources: Mapping[str, Source]) -> list[Citation]:
     return [
         Citation(
             n=n,
-            article=s.sentence.article,
-            title=meta[s.sentence.article].title if s.sentence.article in meta else "",
-            quote=s.sentence.text,
-            start=s.sentence.start,
-            end=s.sentence.end,
-            score=round(s.score, 4),
-            outlet=meta[s.sentence.article].outlet if s.sentence.article in meta else "",
-            date=meta[s.sentence.article].date if s.sentence.article in meta else "",
+            article=span.article,
+            title=sources.get(span.article, Source()).title,
+            quote=span.quote,
+            start=span.start,
+            end=span.end,
+            score=round(span.score, 4),
+            outlet=sources.get(span.article, Source()).outlet,
+            date=sources.get(span.article, Source()).date,
+            also=list(span.also),
         )
-        for n, s in enumerate(picked, start=1)
+        for n, span in enumerate(cited, start=1)
     ]
 
 
-def answer(question: str, query: str, cited: list[Citation], related: list[Citation]) -> Answer:
+def related(
+    scored: Sequence[Scored], sources: Mapping[str, Source], count: int = 3
+) -> list[Citation]:
+    """The closest sentences, for an abstention: shown as related, never as an answer."""
+    records = [s.sentence for s in scored[:count]]
+    return citations(
+        [Span(r.article, r.index, r.index, r.start, r.end, r.text, s.score, r.speaker)
+         for r, s in zip(records, scored, strict=False)],
+        sources,
+    )  # fmt: skip
+
+
+def answer(
+    question: str, query: str, cited: Sequence[Span], sources: Mapping[str, Source],
+    near: list[Citation], reason: str = NOT_COVERED,
+) -> Answer:  # fmt: skip
     if not cited:
-        text = NOT_COVERED
-        if related:
-            text += " The closest passages are listed as related, not as an answer."
-        return Answer(text, [], True, question, query, related)
-    text = " ".join(f"{c.quote} [{c.n}]" for c in cited)
-    return Answer(text, cited, False, question, query, [])
+        return Answer(reason + (RELATED if near else ""), [], True, question, query, near)
+    found = citations(cited, sources)
+    text = " ".join(f"{for_reader(span)} [{c.n}]" for span, c in zip(cited, found, strict=True))
+    return Answer(text, found, False, question, query, [])

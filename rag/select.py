@@ -1,121 +1,171 @@
-"""Score the sentences of retrieved passages against a question and pick a short, varied set."""
+"""Score candidate sentences against a question and pick a short, non-redundant set."""
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from index.store import PassageHit, SentenceRecord
+from index.lexical import terms
+from index.store import SentenceRecord
 
-STOPWORDS = frozenset(
+
+@dataclass(frozen=True)
+class Weights:
+    """How signals combine into a sentence's score, and what counts as evidence.
+
+    Defaults were chosen on the dev sets (see README, "Tuning"); tests pin behaviour, not values.
     """
-    a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for
-    from further had has have having he her here hers herself him himself his how i if in
-    into is it its itself just me more most my myself no nor not now of off on once only or
-    other our ours ourselves out over own same she should so some such than that the their
-    theirs them themselves then there these they this those through to too under until up
-    very was we were what when where which while who whom why will with would you your yours
-    yourself yourselves say said says tell told according article articles news report
-    reported mention mentioned think view
-    """.split()  # noqa: SIM905
-)
 
-# Weights of the three signals and the evidence a sentence needs to be cited, set by hand on the
-# seed questions (see README); the hybrid-retrieval issue fits them on dev sets.
-DENSE, PASSAGE, LEXICAL = 0.55, 0.15, 0.30
-ABSTAIN_BELOW = 0.42  # combined score that is evidence on its own
-# MiniLM places names and dates poorly: a sentence holding most of the question's rare words is
-# evidence too, if it is also on topic.
-LEXICAL_EVIDENCE, DENSE_WITH_LEXICAL = 0.5, 0.25
-KEEP_WITHIN = 0.10  # sentences scoring this close to the best are kept too
-NEAR_DUPLICATE = 0.90  # cosine above which two sentences say the same thing
+    dense: float = 0.55  # the sentence's own vector against the question
+    context: float = 0.15  # its passage against the question
+    lexical: float = 0.30  # share of the question's IDF-weighted words it holds
+    neighbour: float = 0.0  # the best adjacent sentence's dense score
+    evidence: float = 0.42  # a combined score that is evidence on its own
+    lexical_evidence: float = 0.5  # ... or this much of the words
+    dense_with_lexical: float = 0.25  # ... with at least this dense score
+    keep_within: float = 0.10  # other sentences must score this close to the best
+    near_duplicate: float = 0.90  # cosine above which two sentences say the same thing
 
 
 @dataclass(frozen=True)
 class Scored:
+    """A candidate sentence, its combined score, and the signals it was combined from."""
+
     sentence: SentenceRecord
     score: float
     dense: float
     lexical: float
-    passage: float
+    context: float
+    around: float = 0.0  # the best adjacent sentence's dense score
 
 
-def terms(text: str) -> list[str]:
-    """Content words, lower-cased and cut to a 6-letter stem ("mediation" ~ "mediate")."""
-    words = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.lower().replace("’", "'"))
-    found = []
-    for word in words:
-        word = word.removesuffix("'s")
-        if word in STOPWORDS or len(word) < 2:
-            continue
-        found.append(word[:6])
-    return found
+@dataclass(frozen=True)
+class Pick:
+    """A chosen sentence, and the same statement in other articles (shown as "also reported")."""
+
+    chosen: Scored
+    also: tuple[Scored, ...] = field(default=())
 
 
-def lexical_scores(query_terms: Sequence[str], sentences: Sequence[str]) -> list[float]:
-    """Share of the query's IDF weight that each sentence contains (IDF over these sentences)."""
+def lexical_scores(
+    query_terms: Sequence[str], sentences: Sequence[str], idf: Callable[[str], float] | None = None
+) -> list[float]:
+    """Share of the query's IDF weight that each sentence contains.
+
+    IDF is the corpus's when given (the store's BM25 statistics), else over these sentences.
+    """
     unique = set(query_terms)
     if not unique or not sentences:
         return [0.0] * len(sentences)
     bags = [set(terms(s)) for s in sentences]
-    n = len(bags)
-    idf = {t: math.log(1 + (n + 1) / (1 + sum(t in bag for bag in bags))) for t in unique}
-    total = sum(idf.values())
-    return [sum(idf[t] for t in unique if t in bag) / total for bag in bags]
+    if idf is None:
+        n = len(bags)
+        weight = {t: math.log(1 + (n + 1) / (1 + sum(t in bag for bag in bags))) for t in unique}
+    else:
+        weight = {t: idf(t) for t in unique}
+    total = sum(weight.values()) or 1.0
+    return [sum(weight[t] for t in unique if t in bag) / total for bag in bags]
 
 
 def score(
-    query: str,
-    query_vector: np.ndarray,
-    hits: Sequence[PassageHit],
+    topic: str,
+    vector: np.ndarray,
     sentences: Sequence[SentenceRecord],
+    context: Mapping[str, float],
+    weights: Weights = Weights(),
+    idf: Callable[[str], float] | None = None,
 ) -> list[Scored]:
-    """Every candidate sentence with its combined score, best first; one entry per sentence."""
+    """Every candidate sentence with its combined score, best first; one entry per sentence.
+
+    Args:
+        topic: the words to match (the question, or its topic when a speaker is asked about).
+        vector: the embedding of the same.
+        sentences: candidates; several records of one sentence (windows) count once.
+        context: a score per passage id, for the passage a sentence sits in.
+        idf: the corpus's inverse document frequency of a term, when known.
+    """
     if not sentences:
         return []
-    passage_score = {hit.id: hit.score for hit in hits}
-    dense = np.stack([s.vector for s in sentences]) @ query_vector
-    lexical = lexical_scores(terms(query), [s.text for s in sentences])
+    dense = np.stack([s.vector for s in sentences]) @ vector
+    lexical = lexical_scores(terms(topic), [s.text for s in sentences], idf)
+    position = {(s.article, s.index): float(d) for s, d in zip(sentences, dense, strict=True)}
     best: dict[tuple[str, int], Scored] = {}
     for record, d, lex in zip(sentences, dense, lexical, strict=True):
-        p = passage_score.get(record.passage, 0.0)
-        combined = DENSE * float(d) + PASSAGE * p + LEXICAL * lex
+        around = max(
+            position.get((record.article, record.index - 1), 0.0),
+            position.get((record.article, record.index + 1), 0.0),
+        )
+        candidate = _combine(
+            Scored(record, 0.0, float(d), lex, context.get(record.passage, 0.0), around), weights
+        )
         key = (record.article, record.index)
-        if key not in best or combined > best[key].score:
-            best[key] = Scored(record, combined, float(d), lex, p)
+        if key not in best or candidate.score > best[key].score:
+            best[key] = candidate
     return sorted(best.values(), key=lambda s: -s.score)
 
 
-def is_evidence(candidate: Scored) -> bool:
-    return candidate.score >= ABSTAIN_BELOW or (
-        candidate.lexical >= LEXICAL_EVIDENCE and candidate.dense >= DENSE_WITH_LEXICAL
+def _combine(candidate: Scored, weights: Weights) -> Scored:
+    score = (
+        weights.dense * candidate.dense
+        + weights.context * candidate.context
+        + weights.lexical * candidate.lexical
+        + weights.neighbour * candidate.around
+    )
+    return replace(candidate, score=score)
+
+
+def rescore(scored: Sequence[Scored], weights: Weights) -> list[Scored]:
+    """The same candidates under other weights, best first."""
+    return sorted((_combine(s, weights) for s in scored), key=lambda s: -s.score)
+
+
+def is_evidence(candidate: Scored, weights: Weights = Weights()) -> bool:
+    return candidate.score >= weights.evidence or (
+        candidate.lexical >= weights.lexical_evidence
+        and candidate.dense >= weights.dense_with_lexical
     )
 
 
-def pick(scored: Sequence[Scored], limit: int) -> list[Scored]:
-    """The best sentence and those close to it, without near-duplicates, in reading order.
+def pick(
+    scored: Sequence[Scored],
+    limit: int,
+    weights: Weights = Weights(),
+    fits: Callable[[str], bool] | None = None,
+) -> list[Pick]:
+    """The best sentence and those close to it, best first, each statement once.
 
-    Nothing is picked (the answer abstains) when no sentence is evidence. Articles appear in the
-    order of their best sentence; sentences within one in article order.
+    Nothing is picked (the answer abstains) when no sentence is evidence, or when the question
+    wants a kind of answer (a number, a date, a name) that no evidence sentence holds: `fits`
+    says whether a sentence holds it, and the lead sentence must. A sentence that repeats a
+    chosen one (another article reporting the same thing) is not cited again but listed in
+    that pick's `also`.
     """
-    evidence = [candidate for candidate in scored if is_evidence(candidate)]
-    if not evidence:
+    evidence = [candidate for candidate in scored if is_evidence(candidate, weights)]
+    lead = next((c for c in evidence if fits is None or fits(c.sentence.text)), None)
+    if lead is None:
         return []
-    floor = evidence[0].score - KEEP_WITHIN
-    chosen: list[Scored] = []
+    evidence = [lead] + [c for c in evidence if c is not lead]
+    floor = lead.score - weights.keep_within
+    picks: list[Pick] = []
     for candidate in evidence:
-        if len(chosen) == limit or candidate.score < floor:
+        if candidate.score < floor:
             break
         vector = candidate.sentence.vector
-        if any(float(vector @ c.sentence.vector) > NEAR_DUPLICATE for c in chosen):
+        twin = next(
+            (
+                i
+                for i, p in enumerate(picks)
+                if float(vector @ p.chosen.sentence.vector) > weights.near_duplicate
+            ),
+            None,
+        )
+        if twin is not None:
+            if candidate.sentence.article != picks[twin].chosen.sentence.article:
+                picks[twin] = Pick(picks[twin].chosen, picks[twin].also + (candidate,))
             continue
-        chosen.append(candidate)
-    rank = {}
-    for c in chosen:
-        rank.setdefault(c.sentence.article, len(rank))
-    return sorted(chosen, key=lambda c: (rank[c.sentence.article], c.sentence.start))
+        if len(picks) < limit:
+            picks.append(Pick(candidate))
+    return picks

@@ -1,10 +1,12 @@
+import re
+
 import pytest
 
 from index.embed import MODEL_NAME
 from index.store import Store
 from rag import Answer, Citation, article_text, ask
 from rag.errors import EmptyQuestionError, StoreNotFoundError
-from tests.conftest import BNE
+from tests.conftest import BNE, FOX
 
 QUESTIONS = [
     "What did Hussein say about mediation?",
@@ -15,9 +17,9 @@ QUESTIONS = [
     "What did Jonathan Schanzer say about the Assad regime?",
     "Does Hussein think Iraq is the next target?",
     "What is the Popular Mobilization Forces?",
-    "When do elections take place in Iraq?",
     "What did Caroline Rose note?",
     "How did Iran-aligned factions attack US bases?",
+    "When do elections take place in Iraq?",
     "What is the capital of France?",
     "What did Hussein say about Turkey?",
     "Who won the football match?",
@@ -46,22 +48,39 @@ def test_every_quote_is_the_article_text_at_its_offsets(seed_store, question):
         )
 
 
-@pytest.mark.parametrize("question", QUESTIONS[:11])
+@pytest.mark.parametrize("question", QUESTIONS[:10])
 def test_answers_are_short_and_numbered(seed_store, question):
     answer = ask(question, store=seed_store)
     assert 1 <= len(answer.citations) <= 4
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
-    for c in answer.citations:
-        assert f"{c.quote} [{c.n}]" in answer.text
+    assert shown_quotes(answer.text) == [" ".join(c.quote.split()) for c in answer.citations]
+
+
+def shown_quotes(text: str) -> list[str]:
+    """The quotes an answer shows before each [n], without the "[Speaker]" notes for readers."""
+    parts = re.split(r" \[\d+\](?: |$)", text)[:-1]
+    return [re.sub(r"\[[^\]\d][^\]]*\]:? ?", "", part).replace("  ", " ").strip() for part in parts]
 
 
 @pytest.mark.parametrize(
-    "question", ["What is the capital of France?", "Who won the 2022 World Cup?"]
+    "question, says",
+    [
+        ("What is the capital of France?", "The articles don't mention France."),
+        ("Who won the 2022 World Cup?", "The articles don't mention World Cup."),
+        ("When do elections take place in Iraq?", "The articles don't cover this."),
+        ("How many troops does the US have in Iraq?", "The articles don't cover this."),
+        ("What did Hussein say about Turkey?", "The articles don't mention Turkey."),
+        ("What did Trump say about Iraq?", "The articles mention Donald Trump but do not quote"),
+        (
+            "What did Schanzer say about the elections?",
+            "The articles quote Jonathan Schanzer, but not on",
+        ),
+    ],
 )
-def test_off_topic_question_abstains_and_lists_related(seed_store, question):
+def test_unanswerable_question_abstains_says_why_and_lists_related(seed_store, question, says):
     answer = ask(question, store=seed_store)
     assert answer.abstained and answer.citations == []
-    assert "don't cover" in answer.text
+    assert answer.text.startswith(says)
     assert answer.related
 
 
@@ -89,10 +108,27 @@ def test_store_from_environment(seed_store, monkeypatch):
     assert not ask("What did Hussein say about mediation?").abstained
 
 
-def test_follow_up_carries_the_earlier_question(seed_store):
-    answer = ask(
-        "And what about Syria?", history=["What did Hussein say about mediation?"], store=seed_store
-    )
-    assert answer.query == "What did Hussein say about mediation? And what about Syria?"
-    assert answer.question == "And what about Syria?"
-    assert any("Syria" in c.quote for c in answer.citations)
+def test_follow_up_carries_speaker_and_frame_of_the_earlier_question(seed_store):
+    earlier = ["What did Hussein say about mediation?"]
+    answer = ask("What about Syria?", history=earlier, store=seed_store)
+    assert answer.query == "What did Hussein say about Syria?"
+    assert answer.question == "What about Syria?"
+    assert any("supply grain and oil" in c.quote for c in answer.citations)
+
+    answer = ask("And what did he say about ISIS?", history=earlier, store=seed_store)
+    assert answer.query == "What did Hussein say about ISIS?"
+    assert answer.citations[0].quote.startswith('"We are worried about ISIS')
+    # the quote names no one, so the reader is told who speaks
+    assert answer.text.startswith('[Fuad Hussein:] "We are worried about ISIS')
+
+
+def test_filters_restrict_the_articles_answers_come_from(seed_store):
+    question = "Does Hussein think Iraq is the next target?"
+    for outlet, article in [("www.foxnews.com", FOX), ("bne IntelliNews", BNE)]:
+        answer = ask(question, store=seed_store, outlets=outlet)
+        assert answer.citations and {c.article for c in answer.citations} == {article}
+    dated = ask(question, store=seed_store, date_from="2025-01-01", date_to="2025-12-31")
+    assert {c.article for c in dated.citations} == {BNE}  # the Fox article has no date
+    assert ask(question, store=seed_store, date_to="2024-12-31").abstained
+    only = ask("What did Hussein say about mediation?", store=seed_store, articles=[FOX])
+    assert all(c.article == FOX for c in only.citations + only.related)

@@ -18,17 +18,8 @@ def test_ask_json_shape(seed_store):
     assert set(answer) == {"text", "citations", "abstained", "question", "query", "related"}
     assert answer["abstained"] is False
     citation = answer["citations"][0]
-    assert set(citation) == {
-        "n",
-        "article",
-        "title",
-        "quote",
-        "start",
-        "end",
-        "score",
-        "outlet",
-        "date",
-    }
+    fields = {"n", "article", "title", "quote", "start", "end", "score", "outlet", "date", "also"}
+    assert set(citation) == fields
     assert (
         citation["n"] == 1
         and isinstance(citation["start"], int)

@@ -1,0 +1,180 @@
+"""Who said what: attach a speaker to each sentence of an article.
+
+Quotations and reported speech are found with patterns over a sentence ("...," Hussein said;
+Hussein said Iraq would ...; according to Hussein; he added), then names are resolved within the
+article: titles come off ("Foreign Minister Fuad Hussein" -> "Fuad Hussein"), a surname alone
+means the person named in full before it, "he"/"she" means the last named speaker, and a role
+("the Iraqi minister") the last speaker holding it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from index.records import Article
+
+VERBS = (
+    "said|says|say|saying|added|adds|adding|noted|notes|noting|stated|states|stating|told|tells|"
+    "remarked|remarks|highlighted|highlights|emphasi[sz]ed|emphasi[sz]es|expressed|expresses|cited|"
+    "cites|argued|argues|warned|warns|explained|explains|insisted|insists|stressed|stresses|claimed|"
+    "claims|announced|announces|suggested|suggests|commented|comments|acknowledged|acknowledges|"
+    "admitted|admits|denied|denies|urged|urges|asked|asks|replied|wrote|writes|continued|concluded|"
+    "predicted|predicts|described|describes|believes|believed|thinks|maintained|maintains|"
+    "confirmed|confirms|revealed|reveals|promised|promises|pledged|vowed|questioned|agreed|agrees"
+)
+STRONG_VERBS = {"said", "says", "told", "tells", "added", "adds"}
+TITLES = (
+    "president-elect|foreign|prime|deputy|defence|defense|finance|interior|trade|health|culture|home|chief|"
+    "minister|president|secretary|senator|governor|general|chancellor|ambassador|spokesman|"
+    "spokeswoman|spokesperson|chairman|chairwoman|chair|executive|director|mr|mrs|ms|dr|sir|"
+    "lord|lady|professor|prof|king|queen|prince|coach|manager|leader|boss|mayor|judge|analyst|"
+    "senior|former|acting|vice|iraqi|iranian|us|u\\.s\\.|british|uk|american|syrian|saudi"
+)
+ROLES = (
+    "minister|president|secretary|senator|governor|chancellor|ambassador|spokesman|spokeswoman|"
+    "spokesperson|chairman|chairwoman|executive|director|analyst|expert|coach|manager|leader|boss|"
+    "official|mayor|judge|professor|chief|founder|economist|researcher|striker|player|singer|actor|"
+    "star|lawyer|adviser|advisor"
+)
+# Titles that make a lone surname a person: "Prime Minister Sudani", "President Trump".
+PERSON_TITLES = {"minister", "president", "secretary", "senator", "governor", "chancellor",
+                 "mr", "mrs", "ms", "dr", "sir", "lord", "lady", "professor", "prof", "king",
+                 "queen", "prince", "coach", "mayor", "judge", "ambassador", "general"}  # fmt: skip
+_CAP = r"(?:[A-Z][\w'’.-]*|al-[A-Z][\w'’-]*|bin|van|de|von)"
+_NAME = rf"{_CAP}(?:\s+{_CAP}){{0,5}}"
+_Q = '"“”'
+QUOTE_THEN_SPEAKER = re.compile(
+    rf"[{_Q}][^{_Q}]+[,.?!]\s*[{_Q}]\s*(?:(?P<who>{_NAME}|he|she|the\s+[\w\s-]{{0,30}}?\b(?:{ROLES}))\s+(?:{VERBS})\b"
+    rf"|(?:{VERBS})\s+(?P<who2>{_NAME}))"
+)
+LEADING_SPEAKER = re.compile(
+    rf"^(?:(?:Regarding|On|About|Asked about|Speaking)\b[^,]*,\s*)?"
+    rf"(?P<who>{_NAME}|He|She|The\s+[\w\s-]{{0,30}}?\b(?:{ROLES}))"
+    rf"(?:\s*,[^,]{{1,90}},)?(?:\s+(?!(?:{VERBS})\b)[\w'’-]+){{0,9}}?\s*,?\s+(?P<verb>{VERBS})\b"
+)
+INNER_SPEAKER = re.compile(rf",\s+(?P<who>{_NAME})\s+(?:{VERBS})\b")
+ACCORDING = re.compile(rf"\baccording to (?P<who>{_NAME})")
+PRONOUN_SPEAKER = re.compile(rf"\b(?:he|she)\s+(?:{VERBS})\b", re.I)
+_TITLE_WORD = re.compile(rf"^(?:{TITLES})$", re.I)
+_TITLED_NAME = re.compile(rf"(?i:\b(?:{TITLES})\.?\s+)+{_NAME}")
+OPENERS = {"but", "and", "however", "meanwhile", "yet", "so", "also", "now", "then", "still",
+           "instead", "later", "earlier", "separately", "elsewhere", "indeed"}  # fmt: skip
+NOT_PEOPLE = {
+    "the", "it", "this", "that", "they", "we", "i", "there", "reuters", "ap", "afp", "bbc",
+    "officials", "analysts", "experts", "critics", "sources", "police", "baghdad", "washington",
+    "tehran", "london", "iraq", "iran", "syria", "israel", "hamas", "hezbollah", "isis",
+}  # fmt: skip
+
+
+@dataclass
+class People:
+    """The people an article names, by surname, with the roles seen before their names."""
+
+    full: dict[str, str] = field(default_factory=dict)  # surname (lower) -> full name
+    roles: dict[str, set[str]] = field(default_factory=dict)  # full name -> role words
+
+    def add(self, name: str, roles: set[str]) -> str:
+        surname = name.split()[-1].lower()
+        known = self.full.get(surname, "")
+        if len(name.split()) > len(known.split()):
+            self.full[surname] = name
+            if known:
+                self.roles[name] = self.roles.pop(known, set())
+        canonical = self.full[surname]
+        self.roles.setdefault(canonical, set()).update(roles)
+        return canonical
+
+    def by_role(self, phrase: str, recent: Sequence[str]) -> str:
+        words = set(re.findall(r"\w+", phrase.lower()))
+        for name in reversed(recent):
+            if words & self.roles.get(name, set()):
+                return name
+        return recent[-1] if recent else ""
+
+
+def split_title(phrase: str) -> tuple[str, set[str]]:
+    """Take titles off a name: "Foreign Minister Fuad Hussein" -> "Fuad Hussein", its roles."""
+    words = phrase.replace("’", "'").split()
+    roles = set()
+    while len(words) > 1 and _TITLE_WORD.match(words[0].rstrip(".")):
+        roles.add(words.pop(0).lower().rstrip("."))
+    while words and words[-1].endswith("'s"):
+        words.pop()
+    return " ".join(words), roles
+
+
+def _person(phrase: str, people: People, recent: list[str], strong: bool, text: str = "") -> str:
+    """The canonical speaker a subject phrase names, or "" when it is not a person."""
+    phrase = phrase.strip()
+    lowered = phrase.lower()
+    if lowered in {"he", "she"}:
+        return recent[-1] if recent else ""
+    if lowered.startswith("the "):
+        return people.by_role(phrase, recent)
+    while phrase.split(" ", 1)[0].lower() in OPENERS:  # "But Mr Forgeard" is Mr Forgeard
+        phrase = phrase.split(" ", 1)[1] if " " in phrase else ""
+    name, roles = split_title(phrase)
+    tokens = name.split()
+    if not tokens or tokens[0].lower() in NOT_PEOPLE or tokens[-1].lower() in NOT_PEOPLE:
+        return ""
+    if len(tokens) == 1 and tokens[0].lower() not in people.full and not strong:
+        return ""  # a lone capitalised word is a person only when it plainly speaks
+    if len(tokens) == 1 and text:
+        # "Mr Camus said" in an article that earlier named "Philippe Camus"
+        for first in re.findall(rf"\b([A-Z][a-z]+)\s+{re.escape(tokens[0])}\b", text):
+            if not _TITLE_WORD.match(first) and first.lower() not in OPENERS | NOT_PEOPLE:
+                name = f"{first} {tokens[0]}"
+                break
+    return people.add(name, roles)
+
+
+def attribute(sentences: Sequence[str], known: People | None = None) -> tuple[list[str], People]:
+    """The speaker of each sentence ("" where none), and the people found.
+
+    Args:
+        sentences: an article's sentences in order.
+        known: people named earlier (the title line, say).
+    """
+    people = known or People()
+    text = " ".join(sentences)
+    recent: list[str] = []
+    speakers: list[str] = []
+    for sentence in sentences:
+        for match in _TITLED_NAME.finditer(sentence):
+            name, roles = split_title(match.group(0))
+            titled = len(name.split()) >= 2 or roles & PERSON_TITLES
+            if titled and roles and name[:1].isupper():
+                people.add(name, roles)  # learn "Foreign Minister Fuad Hussein" before he speaks
+        speaker = ""
+        for pattern in (QUOTE_THEN_SPEAKER, INNER_SPEAKER, LEADING_SPEAKER, ACCORDING):
+            match = pattern.search(sentence)
+            if not match:
+                continue
+            who = match.group("who") or (match.groupdict().get("who2") or "")
+            verb = (match.groupdict().get("verb") or "said").lower()
+            strong = verb in STRONG_VERBS or pattern is not LEADING_SPEAKER
+            speaker = _person(who, people, recent, strong, text)
+            if speaker:
+                appositive = re.match(rf"{re.escape(who)}\s*,([^,]{{1,90}}),", sentence)
+                if appositive:  # "Caroline Rose, senior analyst at ...," is an analyst
+                    roles = set(re.findall(rf"\b(?:{ROLES})\b", appositive.group(1).lower()))
+                    people.roles.setdefault(speaker, set()).update(roles)
+                break
+        if not speaker and PRONOUN_SPEAKER.search(sentence) and recent:
+            speaker = recent[-1]
+        if not speaker and sentence.lstrip()[:1] in _Q and speakers and speakers[-1]:
+            speaker = speakers[-1]  # an unattributed quote goes on with the last speaker
+        if speaker:
+            recent.append(speaker)
+        speakers.append(speaker)
+    return speakers, people
+
+
+def with_speakers(article: Article) -> Article:
+    """The article with a speaker for each of its sentences (an ingest step)."""
+    speakers, people = attribute([article.text[s:e] for s, e in article.sentences])
+    quoted = tuple(sorted({name for name in speakers if name}))
+    named = tuple(sorted(set(people.full.values()) | set(quoted)))
+    return replace(article, speakers=tuple(speakers), people=quoted, named=named)

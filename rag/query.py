@@ -1,0 +1,170 @@
+"""Understand a question: who it asks about, on what topic, and what a follow-up refers to."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+_WHO = r"(?P<who>[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,4}|he|she|him|her)"
+_SAY = (
+    r"(?:say|said|think|tell|told|claim|argue|note|describe|mean|believe|feel|add|comment|"
+    r"announce|warn|predict|reveal|suggest|stress|highlight|emphasi[sz]e|explain|remark|state)"
+)
+_ABOUT = r"(?:about|on|regarding|of|concerning|in relation to|when it comes to)"
+SPEAKER_QUESTIONS = [
+    re.compile(
+        rf"^(?:and\s+|so\s+|but\s+)?(?:what|how)\s+(?:else\s+)?(?:did|does|do|has|have|had)\s+{_WHO}"
+        rf"\s+{_SAY}\w*(?:\s+{_ABOUT})?\s*(?P<topic>.*?)[?.!]*$",
+        re.I,
+    ),
+    re.compile(
+        rf"^(?:and\s+)?did\s+{_WHO}\s+(?:say|comment|mention|speak|talk)\w*\s+(?:anything\s+)?"
+        rf"{_ABOUT}\s+(?P<topic>.+?)[?.!]*$",
+        re.I,
+    ),
+    re.compile(rf"^according to\s+{_WHO},?\s+(?P<topic>.+?)[?.!]*$", re.I),
+    re.compile(rf"^(?P<topic>.+?),?\s+according to\s+{_WHO}[?.!]*$", re.I),
+    re.compile(
+        rf"^(?:what\s+(?:is|was|are|were)\s+)?{_WHO}['’]s?\s+(?:view|views|position|opinion|stance|"
+        rf"take|comments?|remarks?|thoughts?|words?|message)\s+{_ABOUT}\s+(?P<topic>.+?)[?.!]*$",
+        re.I,
+    ),
+]
+_FOLLOW_UP = re.compile(r"^(?:and|but|also|so|what about|how about|and what about)\b", re.I)
+_PRONOUN = re.compile(r"\b(he|she|they|him|her|them|it|his|its|their)\b", re.I)
+_WHAT_ABOUT = re.compile(r"^(?:and\s+)?(?:what|how)\s+about\s+(?P<topic>.+?)[?.!]*$", re.I)
+_PRONOUNS = {"he", "she", "him", "her"}
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as retrieval sees it.
+
+    Attributes:
+        text: what is embedded and searched.
+        topic: the subject asked about, without the speaker frame ("mediation").
+        speaker: the person asked about as written ("Hussein"), or "".
+    """
+
+    text: str
+    topic: str
+    speaker: str = ""
+
+
+def parse(question: str) -> Query:
+    question = question.strip()
+    for pattern in SPEAKER_QUESTIONS:
+        match = pattern.match(question)
+        if match and match.group("topic").strip():
+            who = match.group("who").strip()
+            return Query(question, match.group("topic").strip(), who)
+    return Query(question, question)
+
+
+def resolve(question: str, history: Sequence[str] | None) -> Query:
+    """The query for question, carrying speaker and subject from earlier turns of the chat.
+
+    "And what did he say about ISIS?" after "What did Hussein say about mediation?" becomes
+    "What did Hussein say about ISIS?"; "What about Syria?" keeps the speaker and frame and
+    changes the topic; other short or pronoun-led follow-ups carry the earlier question.
+    """
+    query = parse(question)
+    earlier = [parse(h) for h in (history or []) if isinstance(h, str) and h.strip()]
+    if not earlier:
+        return query if query.speaker.lower() not in _PRONOUNS else replace(query, speaker="")
+    last_speaker = next(
+        (q.speaker for q in reversed(earlier) if q.speaker and q.speaker.lower() not in _PRONOUNS),
+        "",
+    )
+    if query.speaker:
+        if query.speaker.lower() in _PRONOUNS:
+            if not last_speaker:
+                return replace(query, speaker="")
+            return Query(
+                f"What did {last_speaker} say about {query.topic}?", query.topic, last_speaker
+            )
+        return query
+    what_about = _WHAT_ABOUT.match(question)
+    if what_about and last_speaker:
+        topic = what_about.group("topic").strip()
+        return Query(f"What did {last_speaker} say about {topic}?", topic, last_speaker)
+    if _FOLLOW_UP.search(question) or _PRONOUN.search(question) or len(question.split()) <= 4:
+        previous = earlier[-1]
+        return Query(
+            f"{previous.text} {question}", question, previous.speaker if what_about else ""
+        )
+    return query
+
+
+# What kind of answer a question wants, when it is specific: a number, a date, or a name.
+_NUMBER = re.compile(
+    r"\bhow (?:many|much|long|old|big|large|far|often)\b|\bwhat (?:percentage|proportion|share|"
+    r"number|amount|figure|price|sum|total|rate|age|score|margin)\b|\bby how much\b",
+    re.I,
+)
+_DATE = re.compile(
+    r"^(?:and\s+)?when\b|\b(?:what|which|on what|in what|in which) (?:date|day|year|month|time)\b",
+    re.I,
+)
+_NAME = re.compile(
+    r"^(?:and\s+)?who\b(?!\s+(?:is|was|are|were)\s+[A-Z])"
+    r"|\bwhat (?:is|was) the name\b|\bname the\b",
+    re.I,
+)
+_DIGIT = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+    r"fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion|trillion|dozen|half|"
+    r"third|quarter|fifth|tenth|percent|per cent|double|doubled|twice|triple|tripled|halved|"
+    r"several|dozens|hundreds|thousands|millions|billions)\b",
+    re.I,
+)
+_TIME = re.compile(
+    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday|yesterday|today|tomorrow|ago|last (?:week|month|year)|"
+    r"next (?:week|month|year)|since|until|century|decade|christmas|easter)\b",
+    re.I,
+)
+_PROPER = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")  # two or more capitalised words
+
+
+def expects(question: str) -> str:
+    """ "number", "date" or "name" when the question asks for one, else ""."""
+    if _NUMBER.search(question):
+        return "number"
+    if _DATE.search(question):
+        return "date"
+    if _NAME.search(question):
+        return "name"
+    return ""
+
+
+def fits(text: str, kind: str, question: str) -> bool:
+    """Whether a sentence can answer a question wanting kind (see `expects`)."""
+    if kind == "number":
+        return bool(_DIGIT.search(text))
+    if kind == "date":
+        return bool(_DIGIT.search(text) or _TIME.search(text))
+    if kind == "name":
+        asked = question.lower()
+        return any(name.lower() not in asked for name in _PROPER.findall(text))
+    return True
+
+
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+# "American", "Syrian", "Iraqi", "British": adjectives, often said where an article names the place.
+_DEMONYM = re.compile(r"(?:an|ians?|ese|ish|i|ic)$")
+
+
+def entities(question: str) -> list[str]:
+    """Names a question uses, past its first word ("Turkey", "Sudani", "ISIS"); no demonyms."""
+    found = []
+    for match in _CAPITALISED.finditer(question):
+        words = match.group(0).split()
+        if match.start() == len(question) - len(question.lstrip()):
+            words = words[1:]  # the question's first word is capitalised whatever it is
+        words = [w for w in words if not _DEMONYM.search(re.sub(r"['’]s$", "", w)) or w.isupper()]
+        if words:
+            found.append(" ".join(words))
+    return found

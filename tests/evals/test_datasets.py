@@ -1,0 +1,204 @@
+"""The evaluation datasets are well formed and every gold sentence is one our splitter produces.
+
+Gold evidence must match a sentence of split(clean(read(...))) exactly, or scoring a cited
+sentence against it means nothing. Only the sentence splitter runs here, no embedding model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from index.clean import clean
+from index.load import read
+from index.records import Source
+from index.split import split
+
+HERE = Path(__file__).resolve()
+DATASETS = HERE.parents[2] / "evals" / "datasets"
+SEED_ROOT = HERE.parents[2] / "data" / "articles"
+BBC_ROOT = HERE.parents[3] / "shared" / "corpora" / "bbc"
+
+SEED_FILE = DATASETS / "seed_qa.jsonl"
+BBC_FILE = DATASETS / "bbc_dev.jsonl"
+
+TYPES = {
+    "quote",
+    "fact",
+    "number",
+    "why",
+    "list",
+    "cross-article",
+    "follow-up",
+    "unanswerable",
+}
+BBC_CATEGORIES = {"business", "entertainment", "politics", "sport", "tech"}
+REQUIRED = {
+    "id": str,
+    "type": str,
+    "question": str,
+    "answerable": bool,
+    "evidence": list,
+    "reference": str,
+    "corpus": str,
+}
+OPTIONAL = {"history": list}
+BBC_ARTICLE = re.compile(r"^(?P<category>[a-z]+)/(?P<number>\d{3})\.txt$")
+
+
+def load(path: Path) -> list[dict]:
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            assert line.strip(), f"{path.name}:{n}: blank line"
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                pytest.fail(f"{path.name}:{n}: not JSON: {error}")
+    return rows
+
+
+SEED = load(SEED_FILE)
+BBC = load(BBC_FILE)
+
+
+@cache
+def sentences(root: Path, article_id: str) -> frozenset[str]:
+    source = read(root / article_id, root)
+    assert isinstance(source, Source), f"{article_id}: not readable: {source}"
+    article = split(clean(source))
+    return frozenset(article.text[s:e] for s, e in article.sentences)
+
+
+def schema_problems(row: dict) -> list[str]:
+    where = row.get("id", "?")
+    problems = []
+    unknown = set(row) - set(REQUIRED) - set(OPTIONAL)
+    if unknown:
+        problems.append(f"{where}: unknown fields {sorted(unknown)}")
+    for key, kind in REQUIRED.items():
+        if not isinstance(row.get(key), kind):
+            problems.append(f"{where}: {key} missing or not {kind.__name__}")
+    if problems:
+        return problems
+    if row["type"] not in TYPES:
+        problems.append(f"{where}: unknown type {row['type']!r}")
+    if not row["question"].strip() or not row["reference"].strip():
+        problems.append(f"{where}: empty question or reference")
+    if "history" in row:
+        history = row["history"]
+        if not history or not all(isinstance(h, str) and h.strip() for h in history):
+            problems.append(f"{where}: history must be a non-empty list of questions")
+    if row["type"] == "follow-up" and not row.get("history"):
+        problems.append(f"{where}: follow-up without history")
+    if (row["type"] == "unanswerable") == row["answerable"]:
+        problems.append(f"{where}: type unanswerable iff answerable is false")
+    evidence = row["evidence"]
+    if row["answerable"] and not evidence:
+        problems.append(f"{where}: answerable but no evidence")
+    if not row["answerable"] and evidence:
+        problems.append(f"{where}: unanswerable but has evidence")
+    for item in evidence:
+        if not isinstance(item, list) or not item:
+            problems.append(f"{where}: evidence item must be a non-empty list of alternatives")
+            continue
+        for alt in item:
+            if not (
+                isinstance(alt, dict)
+                and set(alt) == {"article", "sentence"}
+                and all(isinstance(alt[k], str) and alt[k] for k in alt)
+            ):
+                problems.append(f"{where}: bad alternative {alt!r}")
+        pairs = [(a.get("article"), a.get("sentence")) for a in item if isinstance(a, dict)]
+        if len(set(pairs)) != len(pairs):
+            problems.append(f"{where}: repeated alternative in one item")
+    if row["type"] == "cross-article" and not problems:
+        # Needs two articles: no single article can satisfy every required item.
+        shared = set.intersection(*({a["article"] for a in item} for item in evidence))
+        if len(evidence) < 2 or shared:
+            problems.append(f"{where}: cross-article evidence answerable from one article")
+    return problems
+
+
+def gold(rows: list[dict]):
+    for row in rows:
+        for item in row.get("evidence") or []:
+            for alt in item:
+                yield row["id"], alt["article"], alt["sentence"]
+
+
+@pytest.mark.parametrize("rows", [SEED, BBC], ids=["seed", "bbc"])
+def test_schema(rows):
+    problems = [p for row in rows for p in schema_problems(row)]
+    assert not problems, "\n".join(problems)
+
+
+def test_ids_unique_across_files():
+    ids = Counter(row.get("id") for row in SEED + BBC)
+    assert not [i for i, n in ids.items() if n > 1], "duplicate ids"
+
+
+@pytest.mark.parametrize("rows", [SEED, BBC], ids=["seed", "bbc"])
+def test_questions_unique(rows):
+    keys = Counter((row["question"], tuple(row.get("history", []))) for row in rows)
+    assert not [k for k, n in keys.items() if n > 1], "duplicate questions"
+
+
+def test_seed_counts():
+    types = Counter(row["type"] for row in SEED)
+    assert len(SEED) >= 40
+    assert types["unanswerable"] >= 10
+    assert set(types) == TYPES, f"missing types: {TYPES - set(types)}"
+    assert {row["corpus"] for row in SEED} == {"seed"}
+    assert all(row["id"].startswith("seed-") for row in SEED)
+
+
+def test_bbc_counts():
+    types = Counter(row["type"] for row in BBC)
+    assert len(BBC) >= 60
+    assert types["unanswerable"] >= 10
+    assert set(types) == TYPES, f"missing types: {TYPES - set(types)}"
+    categories = Counter(row["corpus"] for row in BBC)
+    assert set(categories) == BBC_CATEGORIES
+    assert min(categories.values()) >= 12, categories
+    assert all(row["id"].startswith("bbc-") for row in BBC)
+
+
+def test_bbc_articles_are_from_the_held_out_range_and_category():
+    problems = []
+    for row in BBC:
+        for item in row["evidence"]:
+            for alt in item:
+                match = BBC_ARTICLE.match(alt["article"])
+                if not match:
+                    problems.append(f"{row['id']}: bad article id {alt['article']!r}")
+                elif int(match["number"]) < 301:
+                    problems.append(f"{row['id']}: {alt['article']} is below 301")
+                elif match["category"] != row["corpus"]:
+                    problems.append(f"{row['id']}: {alt['article']} not in {row['corpus']}")
+    assert not problems, "\n".join(problems)
+
+
+def test_seed_gold_sentences_are_split_sentences():
+    problems = [
+        f"{qid}: not a sentence of {article}: {sentence!r}"
+        for qid, article, sentence in gold(SEED)
+        if sentence not in sentences(SEED_ROOT, article)
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_bbc_gold_sentences_are_split_sentences():
+    if not BBC_ROOT.is_dir():
+        pytest.skip(f"BBC corpus not found at {BBC_ROOT}; gold sentences not checked")
+    problems = [
+        f"{qid}: not a sentence of {article}: {sentence!r}"
+        for qid, article, sentence in gold(BBC)
+        if sentence not in sentences(BBC_ROOT, article)
+    ]
+    assert not problems, "\n".join(problems)

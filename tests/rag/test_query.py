@@ -1,0 +1,68 @@
+import pytest
+
+from rag.query import Query, entities, expects, fits, parse, resolve
+
+
+@pytest.mark.parametrize(
+    "question, speaker, topic",
+    [
+        ("What did Hussein say about mediation?", "Hussein", "mediation"),
+        ("What does Fuad Hussein think about the US?", "Fuad Hussein", "the US"),
+        ("According to Schanzer, why did Iraq act?", "Schanzer", "why did Iraq act"),
+        (
+            "Why did Iraq act, according to Jonathan Schanzer?",
+            "Jonathan Schanzer",
+            "Why did Iraq act",
+        ),
+        ("What is Hussein's view on ISIS?", "Hussein", "ISIS"),
+        ("Did Hussein say anything about Turkey?", "Hussein", "Turkey"),
+        ("What will Iraq supply to Syria?", "", "What will Iraq supply to Syria?"),
+    ],
+)
+def test_parse_finds_speaker_and_topic(question, speaker, topic):
+    query = parse(question)
+    assert (query.speaker, query.topic) == (speaker, topic)
+
+
+def test_follow_ups_carry_speaker_and_frame():
+    history = ["What did Hussein say about mediation?"]
+    assert resolve("And what did he say about ISIS?", history) == Query(
+        "What did Hussein say about ISIS?", "ISIS", "Hussein"
+    )
+    assert resolve("What about Syria?", history).text == "What did Hussein say about Syria?"
+    assert resolve("Why?", history).text == "What did Hussein say about mediation? Why?"
+    assert resolve("What will Iraq supply to Syria?", history).speaker == ""
+    # a pronoun with nothing to refer to is no speaker
+    assert resolve("What did he say about ISIS?", None).speaker == ""
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("How many fighters do the factions have?", "number"),
+        ("By how much did prices fall?", "number"),
+        ("When will the elections be held?", "date"),
+        ("On what date was it reported?", "date"),
+        ("Who backs the PMF?", "name"),
+        ("What is the name of the Syrian minister?", "name"),
+        ("Who is Inna Rudolf?", ""),
+        ("Why is the region tense?", ""),
+    ],
+)
+def test_expected_answer_kind(question, kind):
+    assert expects(question) == kind
+
+
+def test_fits_needs_the_kind_of_answer_asked_for():
+    assert fits("Prices fell by a tenth.", "number", "")
+    assert not fits("Iraq will hold elections soon.", "date", "")
+    assert fits("It was reported on January 17.", "date", "")
+    assert not fits("the new Syrian administration's foreign minister", "name", "Which minister?")
+    assert fits("Inna Rudolf, an expert", "name", "Which expert?")
+
+
+def test_entities_are_whole_names_without_demonyms_or_the_first_word():
+    assert entities("Who won the 2022 World Cup?") == ["World Cup"]
+    assert entities("What has Fuad Hussein said about Turkey?") == ["Fuad Hussein", "Turkey"]
+    assert entities("Could American troops stay?") == []
+    assert entities("Is ISIS a worry?") == ["ISIS"]
