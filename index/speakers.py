@@ -59,8 +59,6 @@ ACCORDING = re.compile(rf"\baccording to (?P<who>{_NAME})")
 PRONOUN_SPEAKER = re.compile(rf"\b(?:he|she)\s+(?:{VERBS})\b", re.I)
 _TITLE_WORD = re.compile(rf"^(?:{TITLES})$", re.I)
 _TITLED_NAME = re.compile(rf"(?i:\b(?:{TITLES})\.?\s+)+{_NAME}")
-OPENERS = {"but", "and", "however", "meanwhile", "yet", "so", "also", "now", "then", "still",
-           "instead", "later", "earlier", "separately", "elsewhere", "indeed"}  # fmt: skip
 NOT_PEOPLE = {
     "the", "it", "this", "that", "they", "we", "i", "there", "reuters", "ap", "afp", "bbc",
     "officials", "analysts", "experts", "critics", "sources", "police", "baghdad", "washington",
@@ -94,6 +92,21 @@ class People:
         return recent[-1] if recent else ""
 
 
+_LEADING = re.compile(
+    r"^(?:(?:but|and|however|meanwhile|yet|so|also|now|then|still|instead|later|earlier|"
+    r"separately|elsewhere|indeed|on|last|this|next|(?:mon|tues|wednes|thurs|fri|satur|sun)day|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december)"
+    r"\s+)+",
+    re.I,
+)
+
+
+def clean_name(phrase: str) -> str:
+    """A speaker phrase without sentence openers or trailing punctuation: "But Mr Forgeard" ->
+    "Mr Forgeard", "On Monday Tony Blair" -> "Tony Blair", "Blair." -> "Blair"."""
+    return _LEADING.sub("", phrase.strip()).strip(" .,;:")
+
+
 def split_title(phrase: str) -> tuple[str, set[str]]:
     """Take titles off a name: "Foreign Minister Fuad Hussein" -> "Fuad Hussein", its roles."""
     words = phrase.replace("’", "'").split()
@@ -113,9 +126,7 @@ def _person(phrase: str, people: People, recent: list[str], strong: bool, text: 
         return recent[-1] if recent else ""
     if lowered.startswith("the "):
         return people.by_role(phrase, recent)
-    while phrase.split(" ", 1)[0].lower() in OPENERS:  # "But Mr Forgeard" is Mr Forgeard
-        phrase = phrase.split(" ", 1)[1] if " " in phrase else ""
-    name, roles = split_title(phrase)
+    name, roles = split_title(clean_name(phrase))
     tokens = name.split()
     if not tokens or tokens[0].lower() in NOT_PEOPLE or tokens[-1].lower() in NOT_PEOPLE:
         return ""
@@ -124,7 +135,11 @@ def _person(phrase: str, people: People, recent: list[str], strong: bool, text: 
     if len(tokens) == 1 and text:
         # "Mr Camus said" in an article that earlier named "Philippe Camus"
         for first in re.findall(rf"\b([A-Z][a-z]+)\s+{re.escape(tokens[0])}\b", text):
-            if not _TITLE_WORD.match(first) and first.lower() not in OPENERS | NOT_PEOPLE:
+            if (
+                not _TITLE_WORD.match(first)
+                and not _LEADING.match(first + " ")
+                and first.lower() not in NOT_PEOPLE
+            ):
                 name = f"{first} {tokens[0]}"
                 break
     return people.add(name, roles)

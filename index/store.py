@@ -95,7 +95,7 @@ class Store:
             self.client.get_or_create_collection(name, metadata=info, embedding_function=None)
             for name in (PASSAGES, SENTENCES, ARTICLES)
         )
-        self._people: tuple[set[str], set[str]] | None = None
+        self._people: tuple[dict[str, int], dict[str, int]] | None = None
         found = self.passages.metadata or {}
         if found.get("model") != model or found.get("format") != FORMAT:
             raise StoreMismatchError(
@@ -319,13 +319,17 @@ class Store:
         )
         return _records({key: result[key][0] for key in ("documents", "metadatas", "embeddings")})
 
-    def people(self) -> tuple[set[str], set[str]]:
-        """Everyone quoted in the store, and everyone named in it (quoted or not)."""
+    def people(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Everyone quoted in the store, and everyone named in it (quoted or not), each with
+        the number of articles that do so."""
         if self._people is None:
-            quoted, named = set(), set()
+            quoted: dict[str, int] = {}
+            named: dict[str, int] = {}
             for meta in self.articles.get(include=["metadatas"])["metadatas"]:
-                quoted.update(json.loads(meta.get("people") or "[]"))
-                named.update(json.loads(meta.get("named") or "[]"))
+                for name in json.loads(meta.get("people") or "[]"):
+                    quoted[name] = quoted.get(name, 0) + 1
+                for name in json.loads(meta.get("named") or "[]"):
+                    named[name] = named.get(name, 0) + 1
             self._people = (quoted, named)
         return self._people
 

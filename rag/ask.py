@@ -10,7 +10,7 @@ from pathlib import Path
 
 from index.embed import MODEL_NAME, encoder_for
 from index.lexical import terms
-from index.speakers import split_title
+from index.speakers import clean_name, split_title
 from index.store import Store
 from rag import compose, retrieve, select
 from rag.answer import Answer
@@ -38,13 +38,30 @@ def open_store(path: str | Path) -> Store:
     return db
 
 
-def find_person(who: str, people: set[str]) -> str:
-    """The one person in people that a name as asked ("Hussein", "Prime Minister Sudani") means,
-    or "" when none or several do."""
-    name, _ = split_title(who)
-    wanted = [w.lower().removesuffix("'s").removesuffix("’s").strip(".,") for w in name.split()]
-    matches = [p for p in people if all(w in p.lower().split() for w in wanted)]
-    return matches[0] if len(matches) == 1 else ""
+def find_people(who: str, people: dict[str, int]) -> tuple[str, list[str]]:
+    """The person a name as asked means ("Hussein", "Prime Minister Sudani"), and every name
+    the store records them under; ("", []) when nobody matches.
+
+    Where several people match ("Blair": Tony, Ian), the one with the fullest name quoted in
+    most articles is meant.
+    """
+    wanted = [
+        w.lower().removesuffix("'s").removesuffix("’s")
+        for w in split_title(clean_name(who))[0].split()
+    ]
+    if not wanted:
+        return "", []
+    found: dict[str, tuple[list[str], int]] = {}
+    for raw, count in people.items():
+        name = split_title(clean_name(raw))[0]
+        if name and all(w in name.lower().split() for w in wanted):
+            names, total = found.get(name, ([], 0))
+            found[name] = (names + [raw], total + count)
+    if not found:
+        return "", []
+    best = max(found, key=lambda name: (len(name.split()), found[name][1]))
+    same = [n for n in found if set(n.lower().split()) <= set(best.lower().split())]
+    return best, [raw for name in same for raw in found[name][0]]
 
 
 def ask(
@@ -128,9 +145,11 @@ def gather(db: Store, question: str, history, settings: Settings, filters: Filte
     kind = expects(query.text)
     quoted, named = db.people()
     missing = _not_in_articles(question, query, quoted, named, lexical)
-    speaker = "" if missing or not query.speaker else find_person(query.speaker, quoted)
+    speaker, names = (
+        ("", []) if missing or not query.speaker else find_people(query.speaker, quoted)
+    )
     if speaker:
-        said = db.speaker_sentences(vector, [speaker], SPEAKER_DEPTH, filters.where())
+        said = db.speaker_sentences(vector, names, SPEAKER_DEPTH, filters.where())
         topic_vector = encoder.embed_query(query.topic)
         context = {}
         for record in said:  # how near the whole question is, as a passage score would say
@@ -149,10 +168,12 @@ def _not_in_articles(question: str, query: Query, quoted, named, lexical) -> str
     """Why the articles cannot answer: a person named but never quoted, or a name they never
     use; "" when neither."""
     asked = query.speaker if query.speaker[:1].isupper() else ""
-    if asked and not find_person(asked, quoted):
-        person = find_person(asked, named)
+    if asked and not find_people(asked, quoted)[0]:
+        person = find_people(asked, named)[0]
         if person:
             return f"The articles mention {person} but do not quote them."
+        if len(split_title(clean_name(asked))[0].split()) > 1:  # a full name nobody quotes
+            return f"The articles don't quote {asked}."
     vocabulary = lexical.vocabulary if lexical else ()
     for name in entities(question):
         if vocabulary and not set(terms(name)) & vocabulary:

@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _print_answer(answer) -> None:
+    if answer.query != answer.question:
+        print(f"(searched for: {answer.query})")
     print(answer.text)
     sources = answer.citations or answer.related
     if sources:
@@ -54,6 +56,8 @@ def _print_answer(answer) -> None:
         print(f"[{c.n}] {c.title or c.article}" + (f" ({details})" if details else ""))
         print(f"    {c.article}, characters {c.start}-{c.end}")
         print(f'    "{c.quote}"')
+        if c.also:
+            print(f"    also reported in: {', '.join(c.also)}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-_WHO = r"(?P<who>[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,4}|he|she|him|her)"
+# Who is asked about, as written: "Hussein", "Tate & Lyle's boss Iain Ferguson", "he".
+_WHO = r"(?P<who>[^?,]{1,60}?)"
+_PERSON = re.compile(r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
 _SAY = (
     r"(?:say|said|think|tell|told|claim|argue|note|describe|mean|believe|feel|add|comment|"
     r"announce|warn|predict|reveal|suggest|stress|highlight|emphasi[sz]e|explain|remark|state)"
@@ -23,7 +25,7 @@ SPEAKER_QUESTIONS = [
         rf"{_ABOUT}\s+(?P<topic>.+?)[?.!]*$",
         re.I,
     ),
-    re.compile(rf"^according to\s+{_WHO},?\s+(?P<topic>.+?)[?.!]*$", re.I),
+    re.compile(r"^according to\s+(?P<who>[^,?]{1,60}),\s*(?P<topic>.+?)[?.!]*$", re.I),
     re.compile(rf"^(?P<topic>.+?),?\s+according to\s+{_WHO}[?.!]*$", re.I),
     re.compile(
         rf"^(?:what\s+(?:is|was|are|were)\s+)?{_WHO}['’]s?\s+(?:view|views|position|opinion|stance|"
@@ -57,9 +59,23 @@ def parse(question: str) -> Query:
     for pattern in SPEAKER_QUESTIONS:
         match = pattern.match(question)
         if match and match.group("topic").strip():
-            who = match.group("who").strip()
+            who = person_in(match.group("who"))
             return Query(question, match.group("topic").strip(), who)
     return Query(question, question)
+
+
+def person_in(phrase: str) -> str:
+    """The person a speaker phrase names: its last capitalised name ("Tate & Lyle's boss Iain
+    Ferguson" -> "Iain Ferguson"), a pronoun as is, else the phrase ("the company")."""
+    phrase = phrase.strip()
+    if phrase.lower() in _PRONOUNS:
+        return phrase
+    owner = re.search(r"['’]s?\s+([a-z][\w-]*(?:\s+[a-z][\w-]*)*)$", phrase)
+    if owner:  # "Patsy Rowlands' agent" speaks, not Patsy Rowlands
+        return phrase.lower()
+    phrase = re.split(r"['’]s?\s+(?=[A-Z])", phrase)[-1]  # "Sophos' Graham Cluley"
+    names = _PERSON.findall(phrase)
+    return re.sub(r"['’]s?$", "", names[-1]) if names else phrase
 
 
 def resolve(question: str, history: Sequence[str] | None) -> Query:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import html
 import os
+import re
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -14,17 +14,28 @@ EXAMPLES = [
 ]
 
 
+def safe(text: str) -> str:
+    """Article text as inert Markdown: every character Markdown or HTML would act on is
+    backslash-escaped, so it shows as itself."""
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~&-])", r"\\\1", text)
+
+
 def render(answer) -> str:
     """The answer and its sources as Markdown; article text is escaped, never markup."""
-    lines = [html.escape(answer.text)]
+    lines = []
+    if answer.query != answer.question:
+        lines.append(f"*Searched for: {safe(answer.query)}*\n")
+    lines.append(safe(answer.text))
     sources = answer.citations or answer.related
     if sources:
         lines.append("\n**Sources**" if answer.citations else "\n**Related, not an answer**")
     for c in sources:
-        details = ", ".join(html.escape(p) for p in (c.outlet, c.date) if p)
-        title = html.escape(c.title or c.article)
+        details = ", ".join(safe(p) for p in (c.outlet, c.date) if p)
+        title = safe(c.title or c.article)
         lines.append(f"\n[{c.n}] *{title}*" + (f" ({details})" if details else ""))
-        lines.append(f"> {html.escape(c.quote)}")
+        lines.append(f"> {safe(' '.join(c.quote.split()))}")
+        if c.also:
+            lines.append(f"\nAlso reported in: {safe(', '.join(c.also))}")
     return "\n".join(lines)
 
 
@@ -43,7 +54,7 @@ def build(store: str | None = None):
         try:
             return render(ask(message, history=earlier, store=store))
         except RagError as error:
-            return f"**Error:** {html.escape(str(error))}"
+            return f"**Error:** {safe(str(error))}"
 
     return gr.ChatInterface(
         respond,
