@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 
 # Who is asked about, as written: "Hussein", "Tate & Lyle's boss Iain Ferguson", "he".
 _WHO = r"(?P<who>[^?,]{1,60}?)"
+# Only a name, as the possessive forms need: "Hussein's view on ISIS".
+_NAMED = r"(?P<who>(?-i:[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*){0,4}))"
 _PERSON = re.compile(r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
 _SAY = (
     r"(?:say|said|think|tell|told|claim|argue|note|describe|mean|believe|feel|add|comment|"
@@ -28,11 +30,12 @@ SPEAKER_QUESTIONS = [
     re.compile(r"^according to\s+(?P<who>[^,?]{1,60}),\s*(?P<topic>.+?)[?.!]*$", re.I),
     re.compile(rf"^(?P<topic>.+?),?\s+according to\s+{_WHO}[?.!]*$", re.I),
     re.compile(
-        rf"^(?:what\s+(?:is|was|are|were)\s+)?{_WHO}['’]s?\s+(?:view|views|position|opinion|stance|"
+        rf"^(?:what\s+(?:is|was|are|were)\s+)?{_NAMED}['’]s?\s+(?:view|views|position|opinion|stance|"
         rf"take|comments?|remarks?|thoughts?|words?|message)\s+{_ABOUT}\s+(?P<topic>.+?)[?.!]*$",
         re.I,
     ),
 ]
+_COMPOUND = re.compile(r",?\s+and\s+(?:which|who|what|how|why|when|where)\b", re.I)
 _FOLLOW_UP = re.compile(r"^(?:and|but|also|so|what about|how about|and what about)\b", re.I)
 _PRONOUN = re.compile(r"\b(he|she|they|him|her|them|it|his|its|their)\b", re.I)
 _WHAT_ABOUT = re.compile(r"^(?:and\s+)?(?:what|how)\s+about\s+(?P<topic>.+?)[?.!]*$", re.I)
@@ -56,6 +59,8 @@ class Query:
 
 def parse(question: str) -> Query:
     question = question.strip()
+    if _COMPOUND.search(question):  # two questions in one: no single speaker answers both
+        return Query(question, question)
     for pattern in SPEAKER_QUESTIONS:
         match = pattern.match(question)
         if match and match.group("topic").strip():
@@ -125,7 +130,7 @@ _DATE = re.compile(
 )
 _NAME = re.compile(
     r"^(?:and\s+)?who\b(?!\s+(?:is|was|are|were)\s+[A-Z])"
-    r"|\bwhat (?:is|was) the name\b|\bname the\b",
+    r"|\bwhat (?:is|was) the name\b|\bname the\b|^(?:and\s+)?which\s+(?!of\b)\w+",
     re.I,
 )
 _DIGIT = re.compile(
@@ -142,7 +147,10 @@ _TIME = re.compile(
     r"next (?:week|month|year)|since|until|century|decade|christmas|easter)\b",
     re.I,
 )
-_PROPER = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")  # two or more capitalised words
+
+
+# "American", "Syrian", "Iraqi", "British": adjectives, often said where an article names the place.
+_DEMONYM = re.compile(r"(?:an|ians?|ese|ish|i|ic)$")
 
 
 def expects(question: str) -> str:
@@ -163,16 +171,16 @@ def fits(text: str, kind: str, question: str) -> bool:
     if kind == "date":
         return bool(_DIGIT.search(text) or _TIME.search(text))
     if kind == "name":
-        asked = question.lower()
-        return any(name.lower() not in asked for name in _PROPER.findall(text))
+        asked = set(re.findall(r"\w+", question.lower()))
+        inner = re.findall(r"(?<=[\w,;:] )[A-Z][\w'’-]+", text)  # capitalised, not sentence-initial
+        return any(
+            word.lower().removesuffix("'s") not in asked and not _DEMONYM.search(word)
+            for word in inner
+        )
     return True
 
 
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
-# "American", "Syrian", "Iraqi", "British": adjectives, often said where an article names the place.
-_DEMONYM = re.compile(r"(?:an|ians?|ese|ish|i|ic)$")
-
-
 def entities(question: str) -> list[str]:
     """Names a question uses, past its first word ("Turkey", "Sudani", "ISIS"); no demonyms."""
     found = []
