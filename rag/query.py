@@ -181,6 +181,8 @@ def fits(text: str, kind: str, question: str) -> bool:
 
 
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+
+
 def entities(question: str) -> list[str]:
     """Names a question uses, past its first word ("Turkey", "Sudani", "ISIS"); no demonyms."""
     found = []
