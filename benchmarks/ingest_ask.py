@@ -47,7 +47,6 @@ def bbc_subset(corpus: Path, count: int, into: Path) -> list[str]:
 
 def measure(name: str, folder: Path, questions: list[str], repeats: int) -> dict:
     from index import ingest
-    from index.embed import encoder_for
     from index.store import Store
     from rag import ask
     from rag.settings import Settings
@@ -63,7 +62,7 @@ def measure(name: str, folder: Path, questions: list[str], repeats: int) -> dict
 
     # The bare encoder on exactly the passages we embedded: the floor for ingestion.
     settings = Settings.from_env()
-    encoder = encoder_for(settings.threads, settings.ingest_threads, settings.batch_size)
+    encoder = settings.encoder()
     rows = Store(store, encoder.name).passages.get(include=["metadatas", "documents"])
     texts = [
         f"{m['title']}\n{d}" if m["title"] else d
@@ -115,13 +114,10 @@ def main() -> None:
     args = parser.parse_args()
 
     began = time.perf_counter()
-    from index.embed import encoder_for
     from rag.settings import Settings
 
     settings = Settings.from_env()
-    encoder_for(settings.threads, settings.ingest_threads, settings.batch_size).embed_query(
-        "warm up"
-    )
+    settings.encoder().embed_query("warm up")
     print(f"model import and load: {time.perf_counter() - began:.1f} s "
           f"(threads: {settings.threads} query, {settings.ingest_threads} ingest)")  # fmt: skip
 

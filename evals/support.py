@@ -158,9 +158,9 @@ def windows(passages: Sequence[str]) -> list[tuple[str, ...]]:
 
 
 def _default_embed(texts: Sequence[str]) -> np.ndarray:
-    from index.embed import encoder_for
+    from rag.settings import Settings
 
-    return encoder_for(1, 2, 32).embed(texts)
+    return Settings.from_env().encoder().embed(texts)
 
 
 def features_batch(

@@ -9,7 +9,7 @@ from dataclasses import replace as with_fields
 from pathlib import Path
 
 from index.clean import clean
-from index.embed import MODEL_NAME, Encoder, encoder_for
+from index.embed import MODEL_NAME, Encoder
 from index.lexical import LexicalIndex, stamp
 from index.load import discover, read
 from index.records import Article, Passage, Skip, Source
@@ -118,7 +118,7 @@ def ingest(
 
     count = 0
     if todo:
-        encoder = encoder_for(settings.threads, settings.ingest_threads, settings.batch_size)
+        encoder = settings.encoder()
         bar = _progress(len(todo), progress)
         for start in range(0, len(todo), settings.chunk_articles):
             chunk = todo[start : start + settings.chunk_articles]

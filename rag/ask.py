@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from index.embed import MODEL_NAME, encoder_for
+from index.embed import MODEL_NAME
 from index.lexical import terms
 from index.speakers import clean_name, split_title
-from index.store import Store
+from index.store import SentenceRecord, Store
 from rag import compose, retrieve, select
 from rag.answer import Answer
 from rag.errors import EmptyQuestionError, StoreIncompleteError, StoreNotFoundError
@@ -130,7 +130,7 @@ class Evidence:
     query: Query
     kind: str
     scored: list[select.Scored]
-    pool: list
+    pool: list[SentenceRecord]
     reason: str
     blocked: bool = False
 
@@ -138,7 +138,7 @@ class Evidence:
 def gather(db: Store, question: str, history, settings: Settings, filters: Filters) -> Evidence:
     """Understand the question and retrieve and score its candidate sentences."""
     query = resolve(question, history)
-    encoder = encoder_for(settings.threads, settings.ingest_threads, settings.batch_size)
+    encoder = settings.encoder()
     vector = encoder.embed_query(query.text)
     lexical = retrieve.lexical_index(db)
     idf = lexical.idf if lexical else None

@@ -19,13 +19,29 @@ from llama_index.core.schema import (
     TextNode,
 )
 
+from rag import retrieve
 from rag.answer import Citation
 from rag.ask import ask, open_store
 from rag.settings import Settings
 
 
+def _node(id_: str, text: str, start: int, end: int, score: float, **metadata) -> NodeWithScore:
+    """A span of an article as a scored llama-index node whose source is the article."""
+    return NodeWithScore(
+        node=TextNode(
+            id_=id_,
+            text=text,
+            start_char_idx=start,
+            end_char_idx=end,
+            metadata=metadata,
+            relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=metadata["article"])},
+        ),
+        score=score,
+    )
+
+
 class NewsRetriever(BaseRetriever):
-    """Passages nearest to the query, as TextNodes with article, title, outlet, date, offsets."""
+    """Passages for a query (dense and BM25, fused), as TextNodes with article metadata."""
 
     def __init__(self, store: str | None = None, top_k: int | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -33,53 +49,34 @@ class NewsRetriever(BaseRetriever):
         self._top_k = top_k or self._settings.top_k
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        from index.embed import encoder_for
-
-        s = self._settings
-        encoder = encoder_for(s.threads, s.ingest_threads, s.batch_size)
-        hits = open_store(s.store).search(encoder.embed_query(query_bundle.query_str), self._top_k)
+        query = query_bundle.query_str
+        vector = self._settings.encoder().embed_query(query)
+        hits = retrieve.passages(open_store(self._settings.store), vector, query, self._top_k)
         return [
-            NodeWithScore(
-                node=TextNode(
-                    id_=hit.id,
-                    text=hit.text,
-                    start_char_idx=hit.start,
-                    end_char_idx=hit.end,
-                    metadata={
-                        "article": hit.article,
-                        "title": hit.title,
-                        "outlet": hit.outlet,
-                        "date": hit.date,
-                        "first_sentence": hit.first,
-                        "last_sentence": hit.last,
-                    },
-                    relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=hit.article)},
-                ),  # fmt: skip
-                score=hit.score,
-            )
+            _node(
+                hit.id,
+                hit.text,
+                hit.start,
+                hit.end,
+                hit.score,
+                article=hit.article,
+                title=hit.title,
+                outlet=hit.outlet,
+                date=hit.date,
+                first_sentence=hit.first,
+                last_sentence=hit.last,
+            )  # fmt: skip
             for hit in hits
         ]
 
 
 def citation_node(citation: Citation) -> NodeWithScore:
     """A cited sentence as a node: its text is the quote, its offsets those of the article."""
-    return NodeWithScore(
-        node=TextNode(
-            id_=f"{citation.article}:{citation.start}-{citation.end}",
-            text=citation.quote,
-            start_char_idx=citation.start,
-            end_char_idx=citation.end,
-            metadata={
-                "n": citation.n,
-                "article": citation.article,
-                "title": citation.title,
-                "outlet": citation.outlet,
-                "date": citation.date,
-            },
-            relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=citation.article)},
-        ),  # fmt: skip
-        score=citation.score,
-    )
+    return _node(
+        f"{citation.article}:{citation.start}-{citation.end}", citation.quote, citation.start,
+        citation.end, citation.score, n=citation.n, article=citation.article,
+        title=citation.title, outlet=citation.outlet, date=citation.date,
+    )  # fmt: skip
 
 
 class CitedQueryEngine(CustomQueryEngine):

@@ -60,5 +60,11 @@ class Settings:
             values["store"] = Path(values["store"]).expanduser()
         return cls(**values)
 
+    def encoder(self):
+        """The encoder these settings call for, loaded once per process."""
+        from index.embed import encoder_for
+
+        return encoder_for(self.threads, self.ingest_threads, self.batch_size)
+
     def with_store(self, store: str | os.PathLike | None) -> Settings:
         return self if store is None else replace(self, store=Path(store).expanduser())
