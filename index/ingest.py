@@ -94,7 +94,7 @@ def ingest(
             f"(first: {skipped[0].id}: {skipped[0].reason})"
         )
 
-    db = Store(settings.store, MODEL_NAME, create=True)
+    db = Store(settings.store, MODEL_NAME, create=True, chroma_url=settings.chroma_url)
     manifest = db.manifest()
     present = {source.id for source in sources}
     if manifest and not replace and not present & set(manifest):

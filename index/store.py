@@ -16,11 +16,17 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 
 from index.records import Article, Passage
-from rag.errors import ArticleNotFoundError, StoreMismatchError, StoreNotFoundError
+from rag.errors import (
+    ArticleNotFoundError,
+    StoreMismatchError,
+    StoreNotFoundError,
+    StoreUnavailableError,
+)
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
@@ -62,34 +68,39 @@ class SentenceRecord:
 
 
 class Store:
-    """A Chroma store on disk.
+    """A Chroma store: embedded on disk, or on a Chroma server.
 
     Args:
-        path: the store's folder.
+        path: the store's folder (with a server, it holds only the BM25 index).
         model: name of the encoder; a store built with another is refused.
         create: make the store if missing (ingest); otherwise a missing store is an error.
+        chroma_url: a Chroma server, "http://host:port", instead of the embedded database.
     """
 
-    def __init__(self, path: str | os.PathLike, model: str, *, create: bool = False):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        model: str,
+        *,
+        create: bool = False,
+        chroma_url: str | None = None,
+    ):
         self.path = Path(path).expanduser()
         self.model = model
-        if not create and not (self.path / "chroma.sqlite3").exists():
+        where = chroma_url or str(self.path)
+        if not create and not chroma_url and not (self.path / "chroma.sqlite3").exists():
             raise StoreNotFoundError(
                 f"no store at {self.path}; run `rag ingest FOLDER --store {self.path}` first"
             )
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
         self.path.mkdir(parents=True, exist_ok=True)
-        self.client = chromadb.PersistentClient(
-            path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False)
-        )
+        self.client = _client(self.path, chroma_url)
         info = {"hnsw:space": "cosine", "model": model, "format": FORMAT}
         names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
         if not create and not {PASSAGES, SENTENCES, ARTICLES} <= names:
             raise StoreNotFoundError(
-                f"{self.path} is not a complete news-rag store; "
+                f"{where} is not a complete news-rag store; "
                 f"run `rag ingest FOLDER --store {self.path}`"
+                + (f" --chroma-url {chroma_url}" if chroma_url else "")
             )
         self.passages, self.sentences, self.articles = (
             self.client.get_or_create_collection(name, metadata=info, embedding_function=None)
@@ -99,7 +110,7 @@ class Store:
         found = self.passages.metadata or {}
         if found.get("model") != model or found.get("format") != FORMAT:
             raise StoreMismatchError(
-                f"{self.path} was built with {found.get('model')} (format {found.get('format')}), "
+                f"{where} was built with {found.get('model')} (format {found.get('format')}), "
                 f"not {model} (format {FORMAT}); ingest into a new --store folder"
             )
 
@@ -359,6 +370,32 @@ class Store:
             for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True)
         ]
         return sorted(found, key=lambda a: a.id)
+
+
+def _client(path: Path, chroma_url: str | None):
+    """An embedded client on path, or an HTTP client for a server, checked to answer."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if not chroma_url:
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    url = urlparse(chroma_url if "//" in chroma_url else f"http://{chroma_url}")
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise StoreUnavailableError(
+            f"{chroma_url!r} is not a Chroma server URL; use http://HOST:PORT"
+        )
+    try:
+        client = chromadb.HttpClient(
+            host=url.hostname, port=url.port or 8000, ssl=url.scheme == "https", settings=settings
+        )
+        client.heartbeat()
+    except Exception as error:  # chromadb raises ValueError, httpx errors, ... for a dead server
+        raise StoreUnavailableError(
+            f"cannot reach the Chroma server at {chroma_url} ({error}); start it "
+            f"(`chroma run --path DIR --port {url.port or 8000}`) or leave out --chroma-url"
+        ) from None
+    return client
 
 
 def _records(rows: dict) -> list[SentenceRecord]:

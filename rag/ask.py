@@ -24,13 +24,14 @@ SPEAKER_DEPTH = 12  # sentences of the asked-about speaker scored against the to
 
 
 @lru_cache(maxsize=8)
-def _open(path: Path) -> Store:
-    return Store(path, MODEL_NAME)
+def _open(path: Path, chroma_url: str | None) -> Store:
+    return Store(path, MODEL_NAME, chroma_url=chroma_url)
 
 
-def open_store(path: str | Path) -> Store:
-    """The store at path, opened once per process; a missing or empty store is an error."""
-    db = _open(Path(path).expanduser().resolve())
+def open_store(path: str | Path, chroma_url: str | None = None) -> Store:
+    """The store at path (or on a Chroma server), opened once per process; a missing or empty
+    store is an error."""
+    db = _open(Path(path).expanduser().resolve(), chroma_url)
     if db.count() == 0:
         raise StoreNotFoundError(
             f"the store at {db.path} holds no articles; run `rag ingest FOLDER --store {db.path}`"
@@ -100,7 +101,7 @@ def ask(
         )
     question = question.strip()
     settings = (settings or Settings.from_env()).with_store(store)
-    db = open_store(settings.store)
+    db = open_store(settings.store, settings.chroma_url)
     unfinished = db.incomplete()
     if unfinished:
         raise StoreIncompleteError(
@@ -225,7 +226,9 @@ def _tuple(value: Sequence[str] | str | None) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def article_text(article_id: str, *, store: str | Path | None = None) -> str:
+def article_text(
+    article_id: str, *, store: str | Path | None = None, settings: Settings | None = None
+) -> str:
     """The stored, cleaned text of an article: every citation's quote is `text[start:end]`."""
-    settings = Settings.from_env().with_store(store)
-    return open_store(settings.store).article(article_id).text
+    settings = (settings or Settings.from_env()).with_store(store)
+    return open_store(settings.store, settings.chroma_url).article(article_id).text

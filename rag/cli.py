@@ -16,12 +16,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     store_help = "store folder (default: $RAG_STORE, else ~/.local/share/news-rag/store)"
+    url_help = "a Chroma server, http://HOST:PORT, to hold the store (default: $RAG_CHROMA_URL)"
 
     ingest = commands.add_parser(
         "ingest", help="add a folder of .txt/.md/.html articles to the store"
     )
     ingest.add_argument("path", help="folder of articles, searched recursively")
     ingest.add_argument("--store", help=store_help)
+    ingest.add_argument("--chroma-url", help=url_help)
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     ingest.add_argument(
         "--replace",
@@ -32,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer a question from the store, with citations")
     ask.add_argument("question")
     ask.add_argument("--store", help=store_help)
+    ask.add_argument("--chroma-url", help=url_help)
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.add_argument(
         "--history", action="append", metavar="QUESTION", help="an earlier question (repeatable)"
@@ -39,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="start the web chat")
     serve.add_argument("--store", help=store_help)
+    serve.add_argument("--chroma-url", help=url_help)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
     return parser
@@ -65,20 +69,19 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(format="warning: %(message)s", level=logging.ERROR)
     logging.getLogger("index").setLevel(logging.WARNING)  # skipped files; libraries stay quiet
     try:
+        from rag.settings import Settings
+
+        settings = Settings.from_env(store=args.store, chroma_url=args.chroma_url)
         if args.command == "ingest":
             from index import ingest
 
-            report = ingest(
-                args.path,
-                args.store,
-                progress=not args.quiet and sys.stderr.isatty(),
-                replace=args.replace,
-            )
+            progress = not args.quiet and sys.stderr.isatty()
+            report = ingest(args.path, settings=settings, progress=progress, replace=args.replace)
             print(report.summary())
         elif args.command == "ask":
             from rag import ask
 
-            answer = ask(args.question, history=args.history, store=args.store)
+            answer = ask(args.question, history=args.history, settings=settings)
             if args.json:
                 print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
             else:
@@ -86,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "serve":
             from ui.app import serve
 
-            serve(store=args.store, host=args.host, port=args.port)
+            serve(settings=settings, host=args.host, port=args.port)
     except RagError as error:
         print(f"rag {args.command}: {error}", file=sys.stderr)
         return 2

@@ -5,12 +5,20 @@ class RagError(Exception):
     """Base class: the message says what was wrong, the value, and what to do."""
 
 
+class SettingsError(RagError, ValueError):
+    """A RAG_* environment variable holds a value that cannot be used."""
+
+
 class EmptyQuestionError(RagError, ValueError):
     """The question was empty or only whitespace."""
 
 
 class StoreNotFoundError(RagError):
     """No store at the given location, or a store holding no articles."""
+
+
+class StoreUnavailableError(RagError):
+    """The Chroma server named by --chroma-url / RAG_CHROMA_URL cannot be reached."""
 
 
 class StoreIncompleteError(RagError):

@@ -51,7 +51,8 @@ class NewsRetriever(BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         query = query_bundle.query_str
         vector = self._settings.encoder().embed_query(query)
-        hits = retrieve.passages(open_store(self._settings.store), vector, query, self._top_k)
+        db = open_store(self._settings.store, self._settings.chroma_url)
+        hits = retrieve.passages(db, vector, query, self._top_k)
         return [
             _node(
                 hit.id,

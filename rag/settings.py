@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from rag.errors import SettingsError
+
 
 def default_store() -> Path:
     """The store used when neither `store=`, `--store` nor RAG_STORE names one."""
@@ -18,7 +20,9 @@ class Settings:
     """Everything that changes behaviour, in one place, passed in explicitly.
 
     Attributes:
-        store: folder of the embedded Chroma store.
+        store: folder of the store: the embedded Chroma database, or with chroma_url only the
+            local BM25 index.
+        chroma_url: a Chroma server (http://host:port) holding passages, sentences and articles.
         top_k: passages retrieved per question before sentences are picked.
         max_citations: most sentences cited in one answer.
         threads: torch threads while answering (one query encodes fastest on 1; see README).
@@ -28,6 +32,7 @@ class Settings:
     """
 
     store: Path = field(default_factory=default_store)
+    chroma_url: str | None = None
     top_k: int = 8
     max_citations: int = 4
     threads: int = 1
@@ -41,6 +46,8 @@ class Settings:
         values: dict = {}
         if env.get("RAG_STORE"):
             values["store"] = Path(env["RAG_STORE"]).expanduser()
+        if env.get("RAG_CHROMA_URL"):
+            values["chroma_url"] = env["RAG_CHROMA_URL"]
         for name in (
             "top_k",
             "max_citations",
@@ -54,7 +61,10 @@ class Settings:
                 try:
                     values[name] = int(raw)
                 except ValueError:
-                    raise ValueError(f"RAG_{name.upper()}={raw!r} is not a whole number") from None
+                    raise SettingsError(
+                        f"RAG_{name.upper()}={raw!r} is not a whole number; "
+                        "set it to one or unset it"
+                    ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "store" in values:
             values["store"] = Path(values["store"]).expanduser()

@@ -39,7 +39,8 @@ def render(answer) -> str:
     return "\n".join(lines)
 
 
-def build(store: str | None = None):
+def build(settings=None):
+    """The chat app over `ask()`, answering from the store settings name (default: from env)."""
     import gradio as gr
 
     from rag import ask
@@ -52,7 +53,7 @@ def build(store: str | None = None):
             if m.get("role") == "user" and isinstance(m.get("content"), str)
         ]
         try:
-            return render(ask(message, history=earlier, store=store))
+            return render(ask(message, history=earlier, settings=settings))
         except RagError as error:
             return f"**Error:** {safe(str(error))}"
 
@@ -66,13 +67,12 @@ def build(store: str | None = None):
     )
 
 
-def serve(store: str | None = None, host: str = "127.0.0.1", port: int = 7860) -> None:
+def serve(settings=None, host: str = "127.0.0.1", port: int = 7860) -> None:
     from rag.ask import open_store
     from rag.settings import Settings
 
-    open_store(
-        Settings.from_env().with_store(store).store
-    )  # a missing store fails before the server starts
-    build(store).queue(default_concurrency_limit=4).launch(
+    settings = settings or Settings.from_env()
+    open_store(settings.store, settings.chroma_url)  # a missing store fails before serving
+    build(settings).queue(default_concurrency_limit=4).launch(
         server_name=host, server_port=port, share=False
     )

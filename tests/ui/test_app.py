@@ -21,9 +21,10 @@ def test_markdown_links_in_articles_stay_text():
 
 
 def test_chat_answers_through_the_app(seed_store):
+    from rag.settings import Settings
     from ui.app import build
 
-    demo = build(str(seed_store))
+    demo = build(Settings.from_env(store=seed_store))
     fn = demo.fn
     reply = fn("What did Hussein say about mediation?", [])
     assert "previous mediation between Saudi Arabia and Iran" in reply and "[1]" in reply
