@@ -104,8 +104,6 @@ def ingest(
             "use another --store, or --replace to replace them"
         )
     removed = sorted(set(manifest) - present)
-    db.remove(removed)
-
     todo, unchanged = [], []
     for source in sources:
         fingerprint = f"{PIPELINE}:{source.hash}"
@@ -115,6 +113,9 @@ def ingest(
             todo.append(with_fields(source, hash=fingerprint))
     added = [s.id for s in todo if s.id not in manifest]
     updated = [s.id for s in todo if s.id in manifest]
+    if todo or removed:
+        db.begin_changes()  # until end_changes, answers say the store is unfinished
+    db.remove(removed)
 
     count = 0
     if todo:
@@ -138,6 +139,7 @@ def ingest(
             bar.update(len(chunk))
         bar.close()
     refresh_lexical(db)
+    db.end_changes()
     empty = {s.id for s in skipped}
     return IngestReport(
         root=str(root),

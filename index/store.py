@@ -106,7 +106,7 @@ class Store:
             self.client.get_or_create_collection(name, metadata=info, embedding_function=None)
             for name in (PASSAGES, SENTENCES, ARTICLES)
         )
-        self._people: tuple[dict[str, int], dict[str, int]] | None = None
+        self._catalog: tuple[float, dict[str, Article]] | None = None
         found = self.passages.metadata or {}
         if found.get("model") != model or found.get("format") != FORMAT:
             raise StoreMismatchError(
@@ -134,7 +134,7 @@ class Store:
         """Replace these articles and their passages and sentences, completing each article last."""
         if not articles:
             return
-        self._people = None
+        self._catalog = None
         ids = [article.id for article in articles]
         article_vectors = []
         for article in articles:
@@ -189,7 +189,7 @@ class Store:
     def remove(self, article_ids: Iterable[str]) -> None:
         ids = list(article_ids)
         if ids:
-            self._people = None
+            self._catalog = None
             self._delete_parts(ids)
             self.articles.delete(ids=ids)
 
@@ -244,9 +244,22 @@ class Store:
     def count(self) -> int:
         return self.articles.count()
 
+    @property
+    def _marker(self) -> Path:
+        return self.path / "INGEST-UNFINISHED"
+
+    def begin_changes(self) -> None:
+        """Mark the store as being changed; `end_changes` clears the mark once all is written."""
+        self._marker.touch()
+
+    def end_changes(self) -> None:
+        self._marker.unlink(missing_ok=True)
+
     def incomplete(self) -> list[str]:
-        rows = self.articles.get(where={"complete": False}, include=[])
-        return rows["ids"]
+        """Articles an ingest began but did not finish (a file stat when there are none)."""
+        if not self._marker.exists():
+            return []
+        return self.articles.get(where={"complete": False}, include=[])["ids"] or ["(the index)"]
 
     def search(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[PassageHit]:
         """The k passages nearest to vector, best first."""
@@ -330,19 +343,35 @@ class Store:
         )
         return _records({key: result[key][0] for key in ("documents", "metadatas", "embeddings")})
 
+    def catalog(self) -> dict[str, Article]:
+        """Every article's metadata (no text), read once per store generation: an ingest that
+        changes the store, in this process or another, rebuilds the BM25 index and so
+        invalidates it."""
+        generation = self.generation()
+        if self._catalog is None or self._catalog[0] != generation:
+            rows = self.articles.get(include=["metadatas"])
+            articles = {
+                id_: _article_from_row(id_, "", meta)
+                for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True)
+            }
+            self._catalog = (generation, articles)
+        return self._catalog[1]
+
+    def generation(self) -> float:
+        index = self.lexical_path / "passages.json"
+        return index.stat().st_mtime if index.exists() else 0.0
+
     def people(self) -> tuple[dict[str, int], dict[str, int]]:
         """Everyone quoted in the store, and everyone named in it (quoted or not), each with
         the number of articles that do so."""
-        if self._people is None:
-            quoted: dict[str, int] = {}
-            named: dict[str, int] = {}
-            for meta in self.articles.get(include=["metadatas"])["metadatas"]:
-                for name in json.loads(meta.get("people") or "[]"):
-                    quoted[name] = quoted.get(name, 0) + 1
-                for name in json.loads(meta.get("named") or "[]"):
-                    named[name] = named.get(name, 0) + 1
-            self._people = (quoted, named)
-        return self._people
+        quoted: dict[str, int] = {}
+        named: dict[str, int] = {}
+        for article in self.catalog().values():
+            for name in article.people:
+                quoted[name] = quoted.get(name, 0) + 1
+            for name in article.named:
+                named[name] = named.get(name, 0) + 1
+        return quoted, named
 
     def article(self, article_id: str) -> Article:
         rows = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
@@ -354,22 +383,12 @@ class Store:
 
     def articles_by_id(self, article_ids: Sequence[str]) -> list[Article]:
         """These articles' metadata, without their text."""
-        if not article_ids:
-            return []
-        rows = self.articles.get(ids=list(article_ids), include=["metadatas"])
-        return [
-            _article_from_row(id_, "", meta)
-            for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True)
-        ]
+        catalog = self.catalog()
+        return [catalog[id_] for id_ in article_ids if id_ in catalog]
 
     def list_articles(self) -> list[Article]:
         """All articles, without their text, ordered by id."""
-        rows = self.articles.get(include=["metadatas"])
-        found = [
-            _article_from_row(id_, "", meta)
-            for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True)
-        ]
-        return sorted(found, key=lambda a: a.id)
+        return sorted(self.catalog().values(), key=lambda a: a.id)
 
 
 def _client(path: Path, chroma_url: str | None):
