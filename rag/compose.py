@@ -101,8 +101,9 @@ def _complete_quote(record, indices: set[int], pool) -> None:
 def _span(article, records: list[SentenceRecord], score, also) -> Span:
     quote = records[0].text
     for previous, record in zip(records, records[1:], strict=False):
-        # Cleaned text has single spaces inside a paragraph and a blank line between paragraphs.
-        quote += (" " if record.start - previous.end == 1 else "\n\n") + record.text
+        # Cleaned text has at most one space between sentences of a paragraph and a blank line
+        # between paragraphs, so the gap's length says what it holds.
+        quote += ("", " ", "\n\n")[record.start - previous.end] + record.text
     keys = [(article, r.index) for r in records]
     return Span(
         article=article,
