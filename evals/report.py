@@ -1,0 +1,240 @@
+"""Write an evaluation run as report.json, report.md, report.html and PNG plots."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Metric:
+    label: str
+    higher: bool  # higher is better (a --min-* threshold); else lower is (a --max-*)
+    definition: str
+
+
+METRICS: dict[str, Metric] = {
+    **{
+        f"hit_at_{k}": Metric(
+            f"hit@{k}",
+            True,
+            f"Share of answerable questions with at least one gold evidence item among the first "
+            f"{k} ranked candidate sentences of gather() (a match is same article and same "
+            "sentence text; any alternative of an item counts).",
+        )
+        for k in (1, 3, 5, 10)
+    },
+    **{
+        f"recall_at_{k}": Metric(
+            f"recall@{k}",
+            True,
+            f"Mean over answerable questions of the share of gold items found among the first {k}"
+            " ranked candidate sentences.",
+        )
+        for k in (5, 10)
+    },
+    "mrr": Metric(
+        "MRR", True, "Mean over answerable questions of 1 / rank of the first gold sentence (0 "
+        "when no gold sentence is among the candidates)."
+    ),
+    "citation_recall": Metric(
+        "citation recall", True, "ALCE: share of answer segments (the text before each [n], "
+        "reader notes in brackets removed) that their own cited quotes support "
+        "(evals.support.support >= 0.5), over all segments of all answers."
+    ),
+    "citation_precision": Metric(
+        "citation precision", True, "Share of citations whose quote alone supports the segment "
+        "it follows (support >= 0.5)."
+    ),
+    "gold_recall": Metric(
+        "gold-evidence recall", True, "Gold items covered / gold items over answerable questions;"
+        " an item is covered when a citation's quote contains one of its alternatives."
+    ),
+    "groundedness": Metric(
+        "groundedness", True, "Share of answer segments supported by all the text the answer "
+        "cites, taken together (support >= 0.5); the unsupported ones are listed per question."
+    ),
+    "abstention_accuracy": Metric(
+        "abstention accuracy", True, "Share of unanswerable questions on which the answer abstains."
+    ),
+    "false_abstentions": Metric(
+        "false abstentions", False, "Share of answerable questions on which the answer abstains."
+    ),
+    "token_f1": Metric(
+        "token F1", True, "SQuAD token F1 between the answer (markers and reader notes removed) "
+        "and the reference answer, after lower-casing and removing punctuation and articles; mean"
+        " over answerable questions."
+    ),
+    "similarity": Metric(
+        "embedding similarity", True, "Cosine similarity of the MiniLM vectors of the answer and "
+        "the reference; mean over answerable questions."
+    ),
+    "latency_p50_ms": Metric("latency p50 (ms)", False, "Median wall time of one ask() call."),
+    "latency_p95_ms": Metric(
+        "latency p95 (ms)", False, "95th percentile (linear interpolation) of ask() wall time."
+    ),
+}  # fmt: skip
+
+PLOTS = {
+    "scores.png": "Top candidate score, answerable vs unanswerable; support of answer segments",
+    "by_type.png": "Share of questions passed, by question type",
+    "recall_at_k.png": "Recall@k of gold evidence among the ranked candidate sentences",
+}
+
+
+def write(result: Mapping, out: Path) -> list[Path]:
+    """Write report.json, report.md, report.html and the plots into out; returns their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "report.json", out / "report.md", out / "report.html"]
+    paths[0].write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
+    paths[1].write_text(markdown(result), encoding="utf-8")
+    paths[2].write_text(to_html(result), encoding="utf-8")
+    return paths + plots(result, out)
+
+
+def _value(value) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def table(values: Mapping) -> str:
+    """The metric table as aligned text, for the terminal."""
+    width = max(len(m.label) for m in METRICS.values())
+    lines = [f"{'questions'.ljust(width)}  {values.get('questions')}"]
+    lines += [f"{m.label.ljust(width)}  {_value(values.get(k))}" for k, m in METRICS.items()]
+    return "\n".join(lines)
+
+
+def _why(row: Mapping) -> str:
+    reasons = "; ".join(row["failures"])
+    if row["unsupported"]:
+        reasons += " | unsupported: " + " / ".join(f"“{s[:120]}”" for s in row["unsupported"])
+    return reasons
+
+
+def markdown(result: Mapping) -> str:
+    values, thresholds = result["metrics"], result["thresholds"]
+    lines = [
+        "# Evaluation report",
+        "",
+        f"Datasets: {', '.join(result['datasets'])}; {values['questions']} questions.",
+        "",
+        "| metric | value | threshold | definition |",
+        "|---|---|---|---|",
+    ]
+    for key, m in METRICS.items():
+        bound = thresholds.get(key)
+        limit = "" if bound is None else f"{'>=' if m.higher else '<='} {bound}"
+        lines.append(f"| {m.label} | {_value(values.get(key))} | {limit} | {m.definition} |")
+    if result["missed"]:
+        lines += ["", "**Below threshold:** " + "; ".join(result["missed"])]
+    lines += ["", "## By question type", "", "| type | questions | passed | gold recall |",
+              "|---|---|---|---|"]  # fmt: skip
+    for name, group in result["by_type"].items():
+        lines.append(f"| {name} | {group['questions']} | {_value(group['passed'])} | "
+                     f"{_value(group['gold_recall'])} |")  # fmt: skip
+    lines += ["", "## Plots", ""]
+    lines += [f"![{caption}]({name})" for name, caption in PLOTS.items()]
+    lines += ["", "## Failures", "", "A question passes when it abstains exactly when it should, "
+              "cites every gold item, and its citations support every segment.", "",
+              "| id | type | why | answer |", "|---|---|---|---|"]  # fmt: skip
+    for row in result["rows"]:
+        if row["failures"]:
+            answer = " ".join(row["text"].split())[:200].replace("|", "\\|")
+            lines.append(f"| {row['id']} | {row['type']} | {_why(row)} | {answer} |")
+    return "\n".join(lines) + "\n"
+
+
+def to_html(result: Mapping) -> str:
+    values, thresholds = result["metrics"], result["thresholds"]
+    e = html.escape
+    metric_rows = "".join(
+        f"<tr><td>{e(m.label)}</td><td>{_value(values.get(k))}</td><td>"
+        f"{'' if thresholds.get(k) is None else ('&ge; ' if m.higher else '&le; ') + str(thresholds[k])}"  # noqa: E501
+        f"</td><td>{e(m.definition)}</td></tr>"
+        for k, m in METRICS.items()
+    )
+    type_rows = "".join(
+        f"<tr><td>{e(name)}</td><td>{g['questions']}</td><td>{_value(g['passed'])}</td>"
+        f"<td>{_value(g['gold_recall'])}</td></tr>"
+        for name, g in result["by_type"].items()
+    )
+    failure_rows = "".join(
+        f"<tr><td>{e(r['id'])}</td><td>{e(r['type'])}</td><td>{e(_why(r))}</td>"
+        f"<td>{e(r['question'])}</td><td>{e(r['text'])}</td></tr>"
+        for r in result["rows"]
+        if r["failures"]
+    )
+    figures = "".join(
+        f'<figure><img src="{name}" alt="{e(caption)}"><figcaption>{e(caption)}</figcaption>'
+        "</figure>"
+        for name, caption in PLOTS.items()
+    )
+    missed = (
+        f"<p><strong>Below threshold:</strong> {e('; '.join(result['missed']))}</p>"
+        if result["missed"]
+        else ""
+    )
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Evaluation report</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px;vertical-align:top}}img{{max-width:600px}}</style>
+</head><body><h1>Evaluation report</h1>
+<p>Datasets: {e(", ".join(result["datasets"]))}; {values["questions"]} questions.</p>
+<table><tr><th>metric</th><th>value</th><th>threshold</th><th>definition</th></tr>{metric_rows}
+</table>{missed}
+<h2>By question type</h2><table><tr><th>type</th><th>questions</th><th>passed</th>
+<th>gold recall</th></tr>{type_rows}</table>
+<h2>Plots</h2>{figures}
+<h2>Failures</h2><p>A question passes when it abstains exactly when it should, cites every gold
+item, and its citations support every segment.</p>
+<table><tr><th>id</th><th>type</th><th>why</th><th>question</th><th>answer</th></tr>
+{failure_rows}</table></body></html>
+"""
+
+
+def plots(result: Mapping, out: Path) -> list[Path]:
+    """The PNG plots of PLOTS, drawn with matplotlib's Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result["rows"]
+    paths = [out / name for name in PLOTS]
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for answerable, label in ((True, "answerable"), (False, "unanswerable")):
+        scores = [r["top_score"] for r in rows
+                  if r["answerable"] == answerable and r["top_score"] is not None]  # fmt: skip
+        left.hist(scores, bins=20, range=(0, 1), alpha=0.6, label=label)
+    left.set(title="top candidate score", xlabel="score", ylabel="questions")
+    left.legend()
+    right.hist([s["own"] for r in rows for s in r["segments"]], bins=20, range=(0, 1))
+    right.axvline(0.5, color="k", linestyle="--")
+    right.set(title="support of answer segments by their citations", xlabel="support")
+    figure.tight_layout()
+    figure.savefig(paths[0])
+    plt.close(figure)
+
+    figure, axes = plt.subplots(figsize=(7, 4))
+    names = list(result["by_type"])
+    axes.bar(names, [result["by_type"][n]["passed"] for n in names])
+    axes.set(title=PLOTS["by_type.png"], ylabel="share passed", ylim=(0, 1))
+    axes.tick_params(axis="x", rotation=30)
+    figure.tight_layout()
+    figure.savefig(paths[1])
+    plt.close(figure)
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    points = [(int(k), v) for k, v in result["recall_at_k"].items() if v is not None]
+    axes.plot([k for k, _ in points], [v for _, v in points], marker="o")
+    axes.set(title="recall@k", xlabel="k (candidate sentences)", ylabel="recall", ylim=(0, 1))
+    figure.tight_layout()
+    figure.savefig(paths[2])
+    plt.close(figure)
+    return paths
