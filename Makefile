@@ -7,7 +7,7 @@ STORE ?= $(CURDIR)/.store
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: install serve test lint bench clean
+.PHONY: install serve test lint bench eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,17 @@ serve: install
 	$(BIN)/rag ingest data/articles --store $(STORE)
 	$(BIN)/rag serve --store $(STORE) --host $(HOST) --port $(PORT)
 
+# A fast eval of the sample articles gates on its figures, then the tests run.
 test: install
+	$(BIN)/rag eval --dataset evals/datasets/seed_qa.jsonl --corpus data/articles \
+		--store $(CURDIR)/.cache/eval-seed/store --out $(CURDIR)/.cache/eval-seed \
+		--min-gold-recall 0.6 --min-abstention-accuracy 0.75 --max-false-abstentions 0.25 \
+		--min-groundedness 0.95 --min-citation-precision 0.95
 	$(BIN)/python -m pytest
+
+# The dev sets (BBC questions need ../shared/corpora/bbc), report in evals/results/latest/.
+eval: install
+	$(BIN)/rag eval --dataset evals/datasets/seed_qa.jsonl --dataset evals/datasets/bbc_dev.jsonl
 
 lint: install
 	$(BIN)/ruff check .

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
 from rag.errors import RagError
@@ -40,11 +41,26 @@ def _parser() -> argparse.ArgumentParser:
         "--history", action="append", metavar="QUESTION", help="an earlier question (repeatable)"
     )
 
+    commands.add_parser(
+        "eval", help="score answers on a question set against gold evidence (rag eval --help)"
+    )
     serve = commands.add_parser("serve", help="start the web chat")
     serve.add_argument("--store", help=store_help)
     serve.add_argument("--chroma-url", help=url_help)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument(
+        "--auth",
+        default=os.environ.get("RAG_AUTH") or None,
+        metavar="USER:PASSWORD",
+        help="ask for this login before the chat (default: $RAG_AUTH; none when unset)",
+    )
+    serve.add_argument(
+        "--library",
+        metavar="DIR",
+        help="folder the store was ingested from: the Library tab saves uploads there and "
+        "ingests it",
+    )
     return parser
 
 
@@ -65,6 +81,11 @@ def _print_answer(answer) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["eval"]:  # the eval suite has its own options (`rag eval --help`)
+        from evals.runner import main as run_eval
+
+        return run_eval(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(format="warning: %(message)s", level=logging.ERROR)
     logging.getLogger("index").setLevel(logging.WARNING)  # skipped files; libraries stay quiet
@@ -89,7 +110,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "serve":
             from ui.app import serve
 
-            serve(settings=settings, host=args.host, port=args.port)
+            serve(
+                settings=settings,
+                host=args.host,
+                port=args.port,
+                auth=args.auth,
+                library=args.library,
+            )
     except RagError as error:
         print(f"rag {args.command}: {error}", file=sys.stderr)
         return 2

@@ -1,31 +1,55 @@
-import re
+"""The app through Gradio's own API client, against a live `rag serve`."""
 
-from rag import Answer, Citation
-from ui.app import render
+import pytest
 
+from tests.ui.conftest import XSS_ID, XSS_QUESTION, start_server, stop
+from ui.app import message_text
 
-def test_article_text_is_escaped_not_markup():
-    quote = "<script>alert(1)</script> and <img src=x onerror=alert(2)>"
-    answer = Answer(f"{quote} [1]", [Citation(1, "x.html", "<b>T</b>", quote, 0, len(quote), 0.9)])
-    shown = render(answer)
-    text = re.sub(r"^> ", "", shown, flags=re.M)  # our own blockquote markers
-    assert re.search(r"(?<!\\)[<>]", text) is None  # every angle bracket of the article escaped
-    assert r"\<script\>alert\(1\)\</script\>" in shown
+QUESTION = "What did Hussein say about mediation?"
 
 
-def test_markdown_links_in_articles_stay_text():
-    quote = "Click [here](javascript:alert(1)) now"
-    shown = render(Answer(f"{quote} [1]", [Citation(1, "x.md", "T", quote, 0, len(quote), 0.9)]))
-    assert "](javascript" not in shown
-    assert r"\[here\]\(javascript:alert\(1\)\)" in shown
+@pytest.fixture(scope="module")
+def client(live_server):
+    from gradio_client import Client
+
+    return Client(live_server, verbose=False)
 
 
-def test_chat_answers_through_the_app(seed_store):
-    from rag.settings import Settings
-    from ui.app import build
+def test_answer_endpoint_returns_citations(client):
+    answer = client.predict(QUESTION, None, api_name="/answer")
+    assert not answer["abstained"]
+    assert "previous mediation between Saudi Arabia and Iran" in answer["text"]
+    assert "[1]" in answer["text"]
+    first = answer["citations"][0]
+    assert first["quote"] and first["end"] > first["start"]
 
-    demo = build(Settings.from_env(store=seed_store))
-    fn = demo.fn
-    reply = fn("What did Hussein say about mediation?", [])
-    assert "previous mediation between Saudi Arabia and Iran" in reply and "[1]" in reply
-    assert "bne IntelliNews" in reply
+
+def test_chat_endpoint_streams_into_chat_and_sources(client):
+    chat, sources, copy_text, box = client.predict(QUESTION, [], [], "", "", [], 8, api_name="/ask")
+    assert box == ""
+    assert [m["role"] for m in chat] == ["user", "assistant"]
+    reply = message_text(chat[1])
+    assert "previous mediation between Saudi Arabia and Iran" in reply and r"\[1\]" in reply
+    assert '<mark class="cited">' in sources and "bne IntelliNews" in sources
+    assert copy_text.startswith("Hussein cited") and "\n\nSources:\n[1] " in copy_text
+
+
+def test_filters_and_top_k_reach_ask(client):
+    chat, sources, _, _ = client.predict(XSS_QUESTION, [], [], "", "", [XSS_ID], 3, api_name="/ask")
+    assert "lantern parade" in message_text(chat[1])
+    assert "&lt;script&gt;" in sources and "<script>" not in sources
+
+
+def test_auth_guards_the_app(hostile_store, tmp_path):
+    from gradio_client import Client
+
+    url, process = start_server(hostile_store, tmp_path, "--auth", "ann:s3cret")
+    try:
+        with pytest.raises(Exception):  # noqa: B017  (the client raises a plain error on 401)
+            Client(url, verbose=False)
+        answer = Client(url, auth=("ann", "s3cret"), verbose=False).predict(
+            QUESTION, None, api_name="/answer"
+        )
+        assert answer["citations"]
+    finally:
+        stop(process)

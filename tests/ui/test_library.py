@@ -1,0 +1,30 @@
+from pathlib import Path
+
+from ui.library import add_files, safe_name
+
+
+def test_file_names_cannot_leave_the_library():
+    assert safe_name("../../etc/passwd.txt") == "passwd.txt"
+    assert safe_name("..\\..\\evil.md") == "evil.md"
+    assert safe_name(".hidden.html") == "hidden.html"
+    assert safe_name("a b/c d.HTML") == "c_d.html"
+    assert safe_name("run.sh") == "" and safe_name("..txt") == "" and safe_name("") == ""
+
+
+def test_uploads_are_saved_and_ingested(tmp_path, articles):
+    from rag.ask import open_store
+    from rag.settings import Settings
+
+    settings = Settings.from_env(store=tmp_path / "store")
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    (upload / "new.txt").write_text("Harbour news\n\nThe harbour reopened on Monday.\n")
+    (upload / "tool.sh").write_text("echo hi")
+    from index import ingest
+
+    ingest(articles, settings=settings)
+    report = add_files([upload / "new.txt", upload / "tool.sh"], articles, settings)
+    assert "Added new.txt" in report and "Skipped tool.sh" in report
+    assert (Path(articles) / "new.txt").exists() and not (Path(articles) / "tool.sh").exists()
+    ids = [a.id for a in open_store(settings.store).list_articles()]
+    assert "new.txt" in ids
