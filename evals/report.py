@@ -16,6 +16,11 @@ class Metric:
     definition: str
 
 
+JUDGES = {
+    "support": "evals.support (LLM-free, validated on SummaC)",
+    "llm": "an LLM through llama-index's FaithfulnessEvaluator (YES = 1, NO = 0)",
+}
+
 METRICS: dict[str, Metric] = {
     **{
         f"hit_at_{k}": Metric(
@@ -121,7 +126,8 @@ def markdown(result: Mapping) -> str:
     lines = [
         "# Evaluation report",
         "",
-        f"Datasets: {', '.join(result['datasets'])}; {values['questions']} questions.",
+        f"Datasets: {', '.join(result['datasets'])}; {values['questions']} questions; "
+        f"support judged by {JUDGES[result.get('judge', 'support')]}.",
         "",
         "| metric | value | threshold | definition |",
         "|---|---|---|---|",
@@ -184,7 +190,8 @@ def to_html(result: Mapping) -> str:
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px;vertical-align:top}}img{{max-width:600px}}</style>
 </head><body><h1>Evaluation report</h1>
-<p>Datasets: {e(", ".join(result["datasets"]))}; {values["questions"]} questions.</p>
+<p>Datasets: {e(", ".join(result["datasets"]))}; {values["questions"]} questions;
+support judged by {e(JUDGES[result.get("judge", "support")])}.</p>
 <table><tr><th>metric</th><th>value</th><th>threshold</th><th>definition</th></tr>{metric_rows}
 </table>{missed}
 <h2>By question type</h2><table><tr><th>type</th><th>questions</th><th>passed</th>

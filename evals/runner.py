@@ -241,6 +241,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(DEFAULT_OUT), help="report folder (default %(default)s)")
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument(
+        "--judge",
+        choices=("support", "llm"),
+        default="support",
+        help="who judges support: the LLM-free scorer (default) or an LLM through llama-index "
+        "(RAG_LLM_URL, RAG_LLM_MODEL); the metrics are aggregated the same way",
+    )
+    p.add_argument(
         "--compare",
         nargs=2,
         metavar=("OLD.json", "NEW.json"),
@@ -275,6 +282,10 @@ def _run(args) -> int:
 
     from evals.support import support_batch
 
+    if args.judge == "llm":
+        from evals.judge import llm_from_env, llm_support_batch
+
+        support_batch = llm_support_batch(llm_from_env())
     thresholds = {
         key: getattr(args, f"threshold_{key}")
         for key in report.METRICS
@@ -293,6 +304,7 @@ def _run(args) -> int:
     add_similarity(rows)
     result = {
         "datasets": [str(p) for p in (args.dataset or [DEFAULT_DATASET])],
+        "judge": args.judge,
         "metrics": summarize(rows),
         "thresholds": thresholds,
         "by_type": by_type(rows),
