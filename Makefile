@@ -25,7 +25,7 @@ install: $(STAMP)
 # Ingest is incremental: an unchanged data/articles/ is hashed, found current, and nothing is embedded.
 serve: install
 	$(BIN)/rag ingest data/articles --store $(STORE)
-	$(BIN)/rag serve --store $(STORE) --host $(HOST) --port $(PORT)
+	$(BIN)/rag serve --store $(STORE) --host $(HOST) --port $(PORT) --library data/articles
 
 # A fast eval of the sample articles gates on its figures, then the tests run.
 test: install

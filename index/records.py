@@ -39,6 +39,7 @@ class Article:
     speakers: tuple[str, ...] = ()  # per sentence: who says it, "" where nobody is quoted
     people: tuple[str, ...] = ()  # everyone quoted, by canonical full name
     named: tuple[str, ...] = ()  # every person named, quoted or not
+    passages: int = 0  # how many passages the store holds for it (0 before it is stored)
 
 
 @dataclass(frozen=True)

@@ -466,4 +466,5 @@ def _article_from_row(article_id: str, text: str, meta: dict) -> Article:
         speakers=tuple(json.loads(meta.get("speakers") or "[]")),
         people=tuple(json.loads(meta.get("people") or "[]")),
         named=tuple(json.loads(meta.get("named") or "[]")),
+        passages=int(meta.get("passages", 0)),
     )

@@ -30,6 +30,10 @@ EXAMPLES = [
     "Who is Jonathan Schanzer?",
 ]
 STREAM_DELAY = 0.04  # seconds between cited spans as the answer streams in
+# Chats run at once: the encoder and store are shared, and a chat mostly waits on numpy/torch,
+# which release the GIL; more waiting chats queue (20 at once must be held, see tests/ui).
+CONCURRENCY = 8
+QUEUE_SIZE = 64
 
 
 def render(answer) -> str:
@@ -75,8 +79,8 @@ def _catalog(settings):
 
 
 def library_rows(settings) -> list[list]:
-    """One row per stored article: title, outlet, date, sentences, id."""
-    return [[a.title or a.id, a.outlet, a.date, len(a.sentences), a.id] for a in _catalog(settings)]
+    """One row per stored article: title, outlet, date, passages, id."""
+    return [[a.title or a.id, a.outlet, a.date, a.passages, a.id] for a in _catalog(settings)]
 
 
 def build(settings=None, library: str | Path | None = None):
@@ -89,9 +93,7 @@ def build(settings=None, library: str | Path | None = None):
     from rag.settings import Settings
 
     settings = settings or Settings.from_env()
-    catalog = _catalog(settings)
-    outlet_choices = sorted({a.outlet for a in catalog if a.outlet})
-    article_choices = [(f"{a.title or a.id} ({a.id})", a.id) for a in catalog]
+    outlet_choices, article_choices = _choices(settings)
 
     def respond(message, history, outlets, date_from, date_to, articles, top_k):
         """Answer the message; yields (chat, sources, copy text, textbox) as the answer grows."""
@@ -200,7 +202,9 @@ def build(settings=None, library: str | Path | None = None):
                         EMPTY, elem_id="sources", css_template=CSS, js_on_load=SCROLL_JS
                     )
             with gr.Tab("Library"):
-                _library_tab(gr, settings, library)
+                _library_tab(gr, settings, library, outlets, articles)
+            with gr.Tab("Eval"):
+                _eval_tab(gr)
 
         filters = [outlets, date_from, date_to, articles, top_k]
         outputs = [chat, sources, copy_text, question]
@@ -212,30 +216,112 @@ def build(settings=None, library: str | Path | None = None):
     return demo
 
 
-def _library_tab(gr, settings, library) -> None:
-    from ui.library import add_files
+def _choices(settings) -> tuple[list[str], list[tuple[str, str]]]:
+    catalog = _catalog(settings)
+    outlets = sorted({a.outlet for a in catalog if a.outlet})
+    return outlets, [(f"{a.title or a.id} ({a.id})", a.id) for a in catalog]
+
+
+def _library_tab(gr, settings, library, outlet_filter, article_filter) -> None:
+    from ui.library import add_files, delete_article, reindex
 
     heading = "The ingested articles."
     if library:
-        heading += f" Upload .txt, .md or .html files to add them to `{safe(str(library))}`."
-    gr.Markdown(heading)
+        heading += f" Upload .txt, .md or .html files to add them to {safe(str(library))}."
+    else:
+        heading += (
+            " The library is read-only: the server was started without `--library FOLDER`, so "
+            "articles cannot be added, deleted or re-indexed here; restart it with one to do so."
+        )
+    gr.Markdown(heading, elem_id="library-heading")
     table = gr.Dataframe(
         library_rows(settings),
-        headers=["Title", "Outlet", "Date", "Sentences", "Id"],
+        headers=["Title", "Outlet", "Date", "Passages", "Id"],
         interactive=False,
         wrap=True,
+        elem_id="library-table",
     )
     if not library:
         return
-    files = gr.File(file_count="multiple", file_types=[".txt", ".md", ".html"], label="Articles")
-    add = gr.Button("Add to the library", variant="primary")
-    status = gr.Markdown()
+    with gr.Row(equal_height=False):
+        files = gr.File(
+            file_count="multiple",
+            file_types=[".txt", ".md", ".html"],
+            label="Articles to add",
+            elem_id="library-files",
+            height=150,
+            scale=2,
+        )
+        with gr.Column(scale=1, min_width=240):
+            add = gr.Button("Add to the library", variant="primary", elem_id="library-add")
+            reindex_button = gr.Button("Re-index the folder", elem_id="library-reindex")
+    with gr.Row(equal_height=False):
+        doomed = gr.Dropdown(
+            [a.id for a in _catalog(settings)],
+            value=None,
+            label="Article to delete (its file too)",
+            elem_id="library-doomed",
+            scale=2,
+        )
+        with gr.Column(scale=1, min_width=240):
+            delete = gr.Button("Delete the article", variant="stop", elem_id="library-delete")
+    status = gr.Markdown(elem_id="library-status")
+
+    def refreshed(report):
+        outlets, articles = _choices(settings)
+        return (
+            library_rows(settings),
+            report,
+            gr.update(choices=[a for _, a in articles], value=None),
+            gr.update(choices=outlets),
+            gr.update(choices=articles),
+        )
+
+    outputs = [table, status, doomed, outlet_filter, article_filter]
 
     def upload(paths, progress=gr.Progress(track_tqdm=True)):  # noqa: B008  (Gradio injects progress)
-        report = add_files(paths or [], library, settings, progress)
-        return library_rows(settings), report, None
+        return (*refreshed(add_files(paths or [], library, settings, progress)), None)
 
-    add.click(upload, [files], [table, status, files], api_visibility="private")
+    def remove(article_id, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+        return refreshed(delete_article(article_id, library, settings, progress))
+
+    def again(progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+        return refreshed(reindex(library, settings, progress))
+
+    add.click(upload, [files], [*outputs, files], api_visibility="private")
+    delete.click(remove, [doomed], outputs, api_visibility="private")
+    reindex_button.click(again, None, outputs, api_visibility="private")
+
+
+def _eval_tab(gr) -> None:
+    from ui.evaluation import ARTICLES, DATASET, run_sample_eval
+
+    gr.Markdown(
+        f"Score the answers on the sample question set (`{DATASET.name}`) over the sample "
+        f"articles (`{ARTICLES.name}`), ingested into a temporary store. It takes about a minute."
+    )
+    run_button = gr.Button("Run the evaluation", variant="primary", elem_id="eval-run")
+    status = gr.Markdown(elem_id="eval-status")
+    with gr.Row(elem_id="eval-plots"):
+        plots = [
+            gr.Image(
+                type="filepath",
+                interactive=False,
+                show_label=False,
+                buttons=["download", "fullscreen"],  # no "share": nothing leaves this host
+            )
+            for _ in range(3)
+        ]
+    report = gr.Markdown(elem_id="eval-report")
+
+    def evaluate(progress=gr.Progress(track_tqdm=True)):  # noqa: B008  (Gradio injects progress)
+        yield "Running the evaluation: ingesting, then answering every question…", *[gr.skip()] * 4
+        began = time.perf_counter()
+        text, paths = run_sample_eval()
+        shown = [str(p) for p in paths[:3]] + [None] * (3 - len(paths[:3]))
+        yield f"Finished in {time.perf_counter() - began:.0f} s.", text, *shown
+
+    run_button.click(evaluate, None, [status, report, *plots], api_visibility="private")
 
 
 def serve(
@@ -260,7 +346,10 @@ def serve(
             )
         credentials = (user, password)
     open_store(settings.store, settings.chroma_url)  # a missing store fails before serving
-    build(settings, library=library).queue(default_concurrency_limit=4).launch(
+    # Load the model before the first chats arrive, so concurrent ones share one copy.
+    settings.encoder().embed_query("warm up")
+    demo = build(settings, library=library)
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE).launch(
         server_name=host,
         server_port=port,
         share=False,

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 MARKER = re.compile(r"\[(\d+)\]")
+ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")  # a [n] marker after safe(): \[n\]
 EMPTY = '<div class="sources"><p class="empty">The sources of an answer appear here.</p></div>'
 
 
@@ -51,8 +52,14 @@ def chat_markdown(answer, shown: str | None = None) -> str:
         if answer.related:
             lines.append("\n*Related passages, not an answer, are listed beside the chat.*")
     else:
-        lines.append(safe(shown))
+        lines.append(linked(safe(shown)))
     return "\n".join(lines)
+
+
+def linked(markdown: str) -> str:
+    """Escaped [n] markers as links to their source cards (#source-n), which the page's click
+    handler scrolls to and highlights instead of navigating."""
+    return ESCAPED_MARKER.sub(r"[\\[\1\\]](#source-\1)", markdown)
 
 
 def plain_text(answer) -> str:
@@ -143,6 +150,7 @@ mark.cited { background: #fde68a; color: #1f2937; padding: 0 2px; border-radius:
 .source.related { background: var(--background-fill-secondary); border-style: dashed; }
 .source.related mark.cited { background: #e5e7eb; }
 .source .also { font-size: 13px; margin: 6px 0 0; }
+.source.flash { outline: 3px solid var(--color-accent); outline-offset: 1px; }
 details.article { margin-top: 8px; }
 details.article summary { cursor: pointer; color: var(--color-accent); font-size: 14px; }
 details.article .full { max-height: 320px; overflow-y: auto; padding: 8px; margin-top: 6px;
@@ -150,7 +158,19 @@ details.article .full { max-height: 320px; overflow-y: auto; padding: 8px; margi
 """
 
 # Opening an article scrolls its cited sentence into view; `toggle` does not bubble, so capture.
+# A [n] link in the chat scrolls to card n and flashes it, rather than navigating the page.
 SCROLL_JS = """
+document.addEventListener('click', (event) => {
+  const link = event.target.closest && event.target.closest('#chat a[href^="#source-"]');
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const card = element.querySelector(link.getAttribute('href'));
+  if (!card) return;
+  card.scrollIntoView({block: 'nearest', behavior: 'smooth'});
+  card.classList.add('flash');
+  setTimeout(() => card.classList.remove('flash'), 1500);
+}, true);
 element.addEventListener('toggle', (event) => {
   const details = event.target;
   if (details.open) {

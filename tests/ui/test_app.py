@@ -53,3 +53,34 @@ def test_auth_guards_the_app(hostile_store, tmp_path):
         assert answer["citations"]
     finally:
         stop(process)
+
+
+def test_twenty_simultaneous_chats_all_get_cited_answers(live_server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    def chat(i: int):
+        client = Client(live_server, verbose=False)
+        if i % 2:
+            return client.predict(QUESTION, None, api_name="/answer")["citations"]
+        chat, sources, copy_text, _ = client.predict(
+            QUESTION, [], [], "", "", [], 8, api_name="/ask"
+        )
+        assert r"\[1\]" in message_text(chat[1]) and "\n\nSources:\n[1] " in copy_text
+        return sources.count('<mark class="cited">')
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        replies = list(pool.map(chat, range(20)))
+    assert len(replies) == 20 and all(replies)
+
+
+def test_library_without_a_folder_says_it_is_read_only(hostile_store):
+    from rag.settings import Settings
+    from ui.app import build
+
+    settings = Settings.from_env(store=hostile_store)
+    shown = str(build(settings).config)
+    assert "The library is read-only" in shown and "Delete the article" not in shown
+    writable = str(build(settings, library=hostile_store.parent / "articles").config)
+    assert "Delete the article" in writable and "Re-index the folder" in writable

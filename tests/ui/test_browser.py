@@ -8,7 +8,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.ui.conftest import PAYLOADS, XSS_QUESTION
+from tests.conftest import SEEDS
+from tests.ui.conftest import PAYLOADS, XSS_QUESTION, start_server, stop
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -38,9 +39,24 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    """A page on the live app that records dialogs and every request leaving loopback."""
+@pytest.fixture(scope="module")
+def library_server(tmp_path_factory):
+    """The URL and folder of a `rag serve --library` over a copy of the sample articles."""
+    import shutil
+
+    from index import ingest
+
+    root = tmp_path_factory.mktemp("library")
+    folder = root / "articles"
+    shutil.copytree(SEEDS, folder)
+    ingest(folder, root / "store")
+    url, process = start_server(root / "store", root / "home", "--library", str(folder))
+    yield url, folder
+    stop(process)
+
+
+def open_page(browser, url: str):
+    """A page on the app at url that records dialogs and every request leaving loopback."""
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.dialogs, page.outside = [], []
 
@@ -55,8 +71,14 @@ def page(browser, live_server):
 
     page.on("dialog", on_dialog)
     page.on("request", on_request)
-    page.goto(live_server, wait_until="domcontentloaded")
+    page.goto(url, wait_until="domcontentloaded")
     page.wait_for_selector("#question textarea", timeout=60_000)
+    return page
+
+
+@pytest.fixture
+def page(browser, live_server):
+    page = open_page(browser, live_server)
     yield page
     page.close()
 
@@ -81,9 +103,14 @@ def test_question_typed_in_the_page_gets_a_cited_answer(page):
     mark = page.locator("#sources mark.cited").first
     assert "previous mediation" in mark.inner_text()
     assert "bne IntelliNews" in page.inner_text("#sources")
+    page.locator("#chat a[href='#source-1']").first.click()
+    page.wait_for_selector("#sources #source-1.flash", timeout=2_000)
+    assert "#source" not in page.url  # the link scrolled the card; the page stayed
     page.locator("#sources details.article summary").first.click()
     page.wait_for_timeout(300)
     assert page.locator("#sources details.article[open] mark.cited").first.is_visible()
+    page.wait_for_selector("#sources #source-1:not(.flash)", timeout=3_000)
+    page.evaluate("window.scrollTo(0, 0)")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ui-answer-1280x800.png"))
     page.set_viewport_size({"width": 390, "height": 844})
@@ -108,3 +135,33 @@ def test_hostile_article_renders_as_text_and_runs_nothing(page):
     assert page.locator("a[href^='javascript']").count() == 0
     assert page.dialogs == [], f"the page ran article code: {page.dialogs}"
     assert page.outside == [], f"requests left 127.0.0.1: {page.outside}"
+
+
+def test_uploaded_article_is_listed_in_the_library(browser, library_server, tmp_path):
+    url, folder = library_server
+    upload = tmp_path / "harbour news.txt"
+    upload.write_text(
+        "Harbour reopens after storm\n\nThe harbour reopened on Monday after the storm, "
+        "the port authority said.\n",
+        encoding="utf-8",
+    )
+    page = open_page(browser, url)
+    try:
+        page.get_by_role("tab", name="Library").click()
+        page.wait_for_selector("#library-table", timeout=30_000)
+        assert "harbour_news.txt" not in page.inner_text("#library-table")
+        page.locator("#library-files input[type=file]").set_input_files(str(upload))
+        page.wait_for_timeout(1000)  # the file reaches the server before the button acts on it
+        page.click("#library-add")
+        page.wait_for_function(
+            "document.querySelector('#library-table').innerText.includes('harbour_news.txt')",
+            timeout=120_000,
+        )
+        page.wait_for_timeout(500)
+        assert "Added harbour_news.txt" in page.inner_text("#library-status")
+        assert (folder / "harbour_news.txt").exists()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "ui-library-1280x800.png"))
+        assert page.dialogs == [] and page.outside == []
+    finally:
+        page.close()

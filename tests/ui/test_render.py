@@ -89,3 +89,9 @@ def test_query_shown_only_when_it_differs():
 def test_copy_text_has_answer_and_sources():
     shown = plain_text(Answer("Quoted. [1]", [cite(outlet="Fox", date="2025-01-18")]))
     assert shown.startswith("Quoted. [1]\n\nSources:\n[1] <b>T</b> (Fox, 2025-01-18)")
+
+
+def test_markers_link_to_their_source_cards():
+    shown = chat_markdown(Answer("One [1][2] and [a] note.", [cite(), cite(2)]))
+    assert shown == r"One [\[1\]](#source-1)[\[2\]](#source-2) and \[a\] note."
+    assert 'id="source-2"' in sources_html(Answer("x [2]", [cite(2)]), {})
