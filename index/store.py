@@ -107,6 +107,7 @@ class Store:
             for name in (PASSAGES, SENTENCES, ARTICLES)
         )
         self._catalog: tuple[float, dict[str, Article]] | None = None
+        self._people: tuple[dict, dict[str, int], dict[str, int]] | None = None
         found = self.passages.metadata or {}
         if found.get("model") != model or found.get("format") != FORMAT:
             raise StoreMismatchError(
@@ -363,15 +364,18 @@ class Store:
 
     def people(self) -> tuple[dict[str, int], dict[str, int]]:
         """Everyone quoted in the store, and everyone named in it (quoted or not), each with
-        the number of articles that do so."""
-        quoted: dict[str, int] = {}
-        named: dict[str, int] = {}
-        for article in self.catalog().values():
-            for name in article.people:
-                quoted[name] = quoted.get(name, 0) + 1
-            for name in article.named:
-                named[name] = named.get(name, 0) + 1
-        return quoted, named
+        the number of articles that do so; counted once per catalog."""
+        catalog = self.catalog()
+        if self._people is None or self._people[0] is not catalog:
+            quoted: dict[str, int] = {}
+            named: dict[str, int] = {}
+            for article in catalog.values():
+                for name in article.people:
+                    quoted[name] = quoted.get(name, 0) + 1
+                for name in article.named:
+                    named[name] = named.get(name, 0) + 1
+            self._people = (catalog, quoted, named)
+        return self._people[1], self._people[2]
 
     def article(self, article_id: str) -> Article:
         rows = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
