@@ -145,11 +145,9 @@ def gather(db: Store, question: str, history, settings: Settings, filters: Filte
     idf = lexical.idf if lexical else None
     kind = expects(query.text)
     quoted, named = db.people()
-    missing = _not_in_articles(question, query, quoted, named, lexical)
-    speaker, names = (
-        ("", []) if missing or not query.speaker else find_people(query.speaker, quoted)
-    )
-    if speaker:
+    speaker, names = find_people(query.speaker, quoted) if query.speaker else ("", [])
+    missing = _not_in_articles(question, query, speaker, named, lexical)
+    if speaker and not missing:
         said = db.speaker_sentences(vector, names, SPEAKER_DEPTH, filters.where())
         topic_vector = encoder.embed_query(query.topic)
         context = {}
@@ -165,11 +163,11 @@ def gather(db: Store, question: str, history, settings: Settings, filters: Filte
     return Evidence(query, kind, scored, pool, missing or compose.NOT_COVERED, bool(missing))
 
 
-def _not_in_articles(question: str, query: Query, quoted, named, lexical) -> str:
-    """Why the articles cannot answer: a person named but never quoted, or a name they never
-    use; "" when neither."""
+def _not_in_articles(question: str, query: Query, speaker: str, named, lexical) -> str:
+    """Why the articles cannot answer: a person asked about (and not found among the quoted
+    `speaker`) who is named but never quoted, or a name they never use; "" when neither."""
     asked = query.speaker if query.speaker[:1].isupper() else ""
-    if asked and not find_people(asked, quoted)[0]:
+    if asked and not speaker:
         person = find_people(asked, named)[0]
         if person:
             return f"The articles mention {person} but do not quote them."
