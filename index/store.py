@@ -137,9 +137,13 @@ class Store:
             return
         self._catalog = None
         ids = [article.id for article in articles]
+        rows_of: dict[str, list[int]] = {}
+        for row, passage in enumerate(passages):
+            rows_of.setdefault(passage.article, []).append(row)
+        counts = [len(rows_of.get(article.id, [])) for article in articles]
         article_vectors = []
         for article in articles:
-            rows = [i for i, p in enumerate(passages) if p.article == article.id]
+            rows = rows_of.get(article.id, [])
             mean = (
                 passage_vectors[rows].mean(axis=0) if rows else np.zeros(passage_vectors.shape[1])
             )
@@ -150,7 +154,10 @@ class Store:
             ids=ids,
             embeddings=[v.tolist() for v in article_vectors],
             documents=[a.text for a in articles],
-            metadatas=[_article_metadata(a, passages, complete=False) for a in articles],
+            metadatas=[
+                _article_metadata(a, n, complete=False)
+                for a, n in zip(articles, counts, strict=True)
+            ],
         )
         # 2. Whatever an earlier version (or a cut-short run) left of these articles goes.
         self._delete_parts(ids)
@@ -184,7 +191,10 @@ class Store:
         self._batched(
             self.articles.update,
             ids=ids,
-            metadatas=[_article_metadata(a, passages, complete=True) for a in articles],
+            metadatas=[
+                _article_metadata(a, n, complete=True)
+                for a, n in zip(articles, counts, strict=True)
+            ],
         )
 
     def remove(self, article_ids: Iterable[str]) -> None:
@@ -435,7 +445,7 @@ def _records(rows: dict) -> list[SentenceRecord]:
     ]  # fmt: skip
 
 
-def _article_metadata(article: Article, passages: Sequence[Passage], complete: bool) -> dict:
+def _article_metadata(article: Article, passages: int, complete: bool) -> dict:
     return {
         "title": article.title,
         "outlet": article.outlet,
@@ -443,7 +453,7 @@ def _article_metadata(article: Article, passages: Sequence[Passage], complete: b
         "date": article.date,
         "hash": article.hash,
         "complete": complete,
-        "passages": sum(1 for p in passages if p.article == article.id),
+        "passages": passages,
         "sentences": json.dumps(article.sentences, separators=(",", ":")),
         "speakers": json.dumps(article.speakers, separators=(",", ":")),
         "people": json.dumps(article.people),
