@@ -22,7 +22,7 @@ from ui.render import (  # noqa: E402  (analytics must be off before gradio is i
     sources_html,
 )
 
-__all__ = ["EXAMPLES", "build", "serve", "safe", "render", "questions"]
+__all__ = ["EXAMPLES", "build", "serve", "safe", "questions"]
 
 EXAMPLES = [
     "What did Hussein say about mediation?",
@@ -36,11 +36,6 @@ CONCURRENCY = 8
 QUEUE_SIZE = 64
 
 
-def render(answer) -> str:
-    """The whole answer as one chat message of inert Markdown."""
-    return chat_markdown(answer)
-
-
 def message_text(message: dict) -> str:
     """A chat message's text: Gradio gives content as a string or as a list of typed parts."""
     content = message.get("content")
@@ -49,6 +44,11 @@ def message_text(message: dict) -> str:
     if isinstance(content, list):
         return "".join(part.get("text", "") for part in content if isinstance(part, dict))
     return ""
+
+
+def last_question(history: list[dict]) -> int | None:
+    """Index of the last user message in a messages-format chat, or None."""
+    return max((i for i, m in enumerate(history) if m.get("role") == "user"), default=None)
 
 
 def questions(history: list[dict]) -> list[str]:
@@ -128,7 +128,7 @@ def build(settings=None, library: str | Path | None = None):
 
     def retry(history, outlets, date_from, date_to, articles, top_k):
         history = list(history or [])
-        last = max((i for i, m in enumerate(history) if m.get("role") == "user"), default=None)
+        last = last_question(history)
         if last is None:
             yield history, EMPTY, "", ""
             return
@@ -144,7 +144,7 @@ def build(settings=None, library: str | Path | None = None):
 
     def undo(history):
         history = list(history or [])
-        last = max((i for i, m in enumerate(history) if m.get("role") == "user"), default=None)
+        last = last_question(history)
         if last is None:
             return history, EMPTY, "", ""
         return history[:last], EMPTY, "", message_text(history[last])
