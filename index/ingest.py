@@ -138,6 +138,7 @@ def ingest(
             count += len(chunk_passages)
             bar.update(len(chunk))
         bar.close()
+        encoder.prepare_queries()  # once per machine: the first question need not wait for it
     refresh_lexical(db)
     db.end_changes()
     empty = {s.id for s in skipped}

@@ -15,6 +15,12 @@ def default_store() -> Path:
     return Path(data_home) / "news-rag" / "store"
 
 
+def _default_cache() -> Path:
+    from index.embed import default_cache
+
+    return default_cache()
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything that changes behaviour, in one place, passed in explicitly.
@@ -23,6 +29,7 @@ class Settings:
         store: folder of the store: the embedded Chroma database, or with chroma_url only the
             local BM25 index.
         chroma_url: a Chroma server (http://host:port) holding passages, sentences and articles.
+        cache: folder for files derived from the model (its ONNX export, made once).
         top_k: passages retrieved per question before sentences are picked.
         max_citations: most sentences cited in one answer.
         threads: torch threads while answering (one query encodes fastest on 1; see README).
@@ -33,6 +40,7 @@ class Settings:
 
     store: Path = field(default_factory=default_store)
     chroma_url: str | None = None
+    cache: Path = field(default_factory=lambda: _default_cache())
     top_k: int = 8
     max_citations: int = 4
     threads: int = 1
@@ -48,6 +56,8 @@ class Settings:
             values["store"] = Path(env["RAG_STORE"]).expanduser()
         if env.get("RAG_CHROMA_URL"):
             values["chroma_url"] = env["RAG_CHROMA_URL"]
+        if env.get("RAG_CACHE"):
+            values["cache"] = Path(env["RAG_CACHE"]).expanduser()
         for name in (
             "top_k",
             "max_citations",
@@ -74,7 +84,7 @@ class Settings:
         """The encoder these settings call for, loaded once per process."""
         from index.embed import encoder_for
 
-        return encoder_for(self.threads, self.ingest_threads, self.batch_size)
+        return encoder_for(self.threads, self.ingest_threads, self.batch_size, self.cache)
 
     def with_store(self, store: str | os.PathLike | None) -> Settings:
         return self if store is None else replace(self, store=Path(store).expanduser())

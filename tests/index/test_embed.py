@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 
 from index.embed import Encoder
@@ -16,3 +19,40 @@ def test_late_chunking_matches_sentence_transformers():
     # a sentence's vector is about that sentence: closer to its own text than to the other's
     own = encoder.embed(["Second one, longer, about grain and oil.", "First sentence here."])
     assert sentences[0][1] @ own[0] > sentences[0][1] @ own[1]
+
+
+def test_questions_through_onnx_match_sentence_transformers(tmp_path):
+    """The ONNX export that encodes questions gives sentence-transformers' vectors."""
+    encoder = Encoder(cache=tmp_path)
+    encoder.prepare_queries()
+    assert [p.suffix for p in tmp_path.iterdir()] == [".onnx"]  # no partial file left behind
+    questions = ["What did Hussein say about mediation?", "Why?", "Iraq " * 400]  # last: truncated
+    for question in questions:
+        got = encoder.embed_query(question)
+        assert encoder._query_session is not None
+        np.testing.assert_allclose(got, encoder.embed([question])[0], atol=1e-5)
+
+
+def test_questions_fall_back_to_torch_without_an_onnx_model(tmp_path):
+    """A cache that cannot be written to still answers, with the same vectors, through torch."""
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    encoder = Encoder(cache=blocked)
+    question = "What will Iraq supply to Syria?"
+    got = encoder.embed_query(question)
+    assert encoder._query_session is None
+    np.testing.assert_allclose(got, encoder.embed([question])[0], atol=1e-6)
+
+
+def test_answering_imports_neither_torch_nor_gradio(seed_store):
+    """Cold start: ask() loads only what it uses (torch, sentence-transformers and Gradio are
+    seconds of imports)."""
+    code = (
+        "import sys; from rag import ask; "
+        f"a = ask('What did Hussein say about mediation?', store={str(seed_store)!r}); "
+        "assert a.citations; "
+        "print(sorted(m for m in ('torch', 'sentence_transformers', 'gradio', 'transformers') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
