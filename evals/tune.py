@@ -1,7 +1,8 @@
 """Fit the sentence-selection weights on the dev sets, and show that the fit generalizes.
 
 Evidence is gathered once per question (retrieval does not depend on the weights); then a coarse
-grid over the few global weights of `rag.select.Weights` is scored on the picks alone. To guard
+grid over the few global weights of `rag.select.Weights` is searched (coordinate ascent from the
+current weights) and scored on the picks alone, chosen as `answer_from` chooses them. To guard
 against fitting individual questions, the grid is coarse, every question of a set weighs the
 same, and the fit is checked by 2-fold cross-validation (fit on odd-numbered questions, score the
 even ones, and the other way round).
@@ -12,7 +13,6 @@ even ones, and the other way round).
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import statistics
 import time
@@ -20,8 +20,7 @@ from dataclasses import asdict, replace
 
 from evals.devset import corpus_folder, load, store_for, store_id
 from rag import select
-from rag.ask import gather, open_store
-from rag.query import fits as query_fits
+from rag.ask import candidates, choose, gather, open_store
 from rag.retrieve import Filters
 from rag.settings import Settings
 
@@ -30,33 +29,33 @@ GRID = {
     "lexical": [0.15, 0.3, 0.45],
     "context": [0.0, 0.15, 0.3],
     "neighbour": [0.0, 0.1],
+    "kind": [0.0, 0.03, 0.06, 0.12],
     "evidence": [0.30, 0.34, 0.38, 0.42, 0.46, 0.50],
     "lexical_evidence": [0.4, 0.5, 0.6, 2.0],  # 2.0: the lexical route off
-    "dense_with_lexical": [0.2, 0.3],
-    "keep_within": [0.04, 0.08, 0.12],
+    "dense_with_lexical": [0.1, 0.2, 0.3],
+    "keep_within": [0.04, 0.08, 0.12, 0.16],
+    "cover_within": [0.0, 0.2, 0.3],  # 0.0: no sentence kept only for the question words it adds
 }
+SWEEPS = 4
 
 
 def gathered(items, top_k: int):
-    """(item, evidence) for every question whose corpus is present."""
+    """(item, evidence, candidates) for every question whose corpus is present."""
     settings = Settings.from_env(top_k=top_k)
     rows = []
     for item in items:
         if not corpus_folder(item["corpus"]):
             continue
         db = open_store(store_for(item["corpus"]))
-        rows.append((item, gather(db, item["question"], item.get("history"), settings, Filters())))
+        evidence = gather(db, item["question"], item.get("history"), settings, Filters())
+        rows.append((item, evidence, candidates(evidence)))
     return rows
 
 
-def outcome(item, evidence, weights, limit=4):
-    """(answered, evidence items covered, cited words) for one question under weights."""
-    if evidence.blocked:
-        return False, 0, 0
-    scored = select.rescore(evidence.scored, weights)
-    kind, text = evidence.kind, evidence.query.text
-    fits = (lambda t: query_fits(t, kind, text)) if kind else None
-    picks = select.pick(scored, limit, weights, fits)
+def outcome(item, evidence, marked, weights, limit=4):
+    """(answered, evidence items covered, cited words) for one question under weights, chosen
+    as `answer_from` chooses."""
+    picks = choose(evidence, select.rescore(marked, weights), limit, weights)
     cited = {(p.chosen.sentence.article, p.chosen.sentence.text) for p in picks}
     cited |= {(a.sentence.article, a.sentence.text) for p in picks for a in p.also}
     corpus = item["corpus"]
@@ -70,8 +69,8 @@ def outcome(item, evidence, weights, limit=4):
 def metrics(rows, weights) -> dict:
     answerable = complete = false_abstain = unanswerable = abstained = 0
     words = []
-    for item, evidence in rows:
-        answered, covered, cited_words = outcome(item, evidence, weights)
+    for item, evidence, marked in rows:
+        answered, covered, cited_words = outcome(item, evidence, marked, weights)
         if answered:
             words.append(cited_words)
         if item["answerable"]:
@@ -100,14 +99,21 @@ def objective(per_set: list[dict]) -> float:
     )
 
 
-def fit(sets: list[list]) -> tuple[select.Weights, float]:
-    best, best_value = select.Weights(), float("-inf")
-    names = list(GRID)
-    for values in itertools.product(*(GRID[n] for n in names)):
-        weights = replace(select.Weights(), **dict(zip(names, values, strict=True)))
-        value = objective([metrics(rows, weights) for rows in sets])
-        if value > best_value:
-            best, best_value = weights, value
+def fit(sets: list[list], start: select.Weights | None = None) -> tuple[select.Weights, float]:
+    """The best weights on the grid, by coordinate ascent: each weight in turn set to its best
+    grid value with the others held, until a sweep changes nothing (ties keep the current)."""
+    best = start or select.Weights()
+    best_value = objective([metrics(rows, best) for rows in sets])
+    for _ in range(SWEEPS):
+        changed = False
+        for name, values in GRID.items():
+            for value in values:
+                weights = replace(best, **{name: value})
+                score = objective([metrics(rows, weights) for rows in sets])
+                if score > best_value + 1e-9:
+                    best, best_value, changed = weights, score, True
+        if not changed:
+            break
     return best, best_value
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -190,13 +190,8 @@ def answer_from(
 ) -> Answer:
     """Choose sentences from the evidence and write the answer, or abstain."""
     weights = weights or select.Weights()
-    query, scored = evidence.query, select.rescore(evidence.scored, weights)
-    if evidence.blocked:
-        picks = []
-    else:
-        kind = evidence.kind
-        fits = (lambda text: query_fits(text, kind, query.text)) if kind else None
-        picks = select.pick(scored, settings.max_citations, weights, fits)
+    query, scored = evidence.query, ranked(evidence, weights)
+    picks = choose(evidence, scored, settings.max_citations, weights)
     by_position = {(r.article, r.index): r for r in evidence.pool}
     for pick in picks:  # a quotation left open runs on in sentences the search did not return
         record = pick.chosen.sentence
@@ -209,6 +204,44 @@ def answer_from(
     sources = _sources(db, involved)
     near = [] if cited else compose.related(scored, sources)
     return compose.answer(question, query.text, cited, sources, near, evidence.reason)
+
+
+def ranked(evidence: Evidence, weights: select.Weights) -> list[select.Scored]:
+    """The candidates under weights, best first (see `candidates`)."""
+    return select.rescore(candidates(evidence), weights)
+
+
+def candidates(evidence: Evidence) -> list[select.Scored]:
+    """The evidence's candidate sentences, each marked with whether it holds the kind of answer
+    the question wants; their scores are combined by `select.rescore`.
+
+    A follow-up joined to the question before it ("What is the PMF? Who supplies it?") found
+    its story through both, but its sentence is matched on its own words: the earlier
+    question's words are in every sentence of that story.
+    """
+    scored, query = evidence.scored, evidence.query
+    if not query.speaker and query.text.endswith(" " + query.topic):
+        own = select.lexical_scores(terms(query.topic), [s.sentence.text for s in scored])
+        scored = [replace(s, lexical=share) for s, share in zip(scored, own, strict=True)]
+    fits = _fits(evidence)
+    if fits:
+        scored = [replace(s, fits=float(fits(s.sentence.text))) for s in scored]
+    return scored
+
+
+def choose(
+    evidence: Evidence, scored: list[select.Scored], limit: int, weights: select.Weights
+) -> list[select.Pick]:
+    """The sentences that answer, from `ranked` candidates; none when the articles cannot."""
+    if evidence.blocked:
+        return []
+    asked = terms(evidence.query.topic)
+    return select.pick(scored, limit, weights, _fits(evidence), asked)
+
+
+def _fits(evidence: Evidence):
+    kind, text = evidence.kind, evidence.query.text
+    return (lambda sentence: query_fits(sentence, kind, text)) if kind else None
 
 
 def _sources(db: Store, article_ids: set[str]) -> dict[str, compose.Source]:

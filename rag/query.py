@@ -37,7 +37,13 @@ SPEAKER_QUESTIONS = [
 ]
 _COMPOUND = re.compile(r",?\s+and\s+(?:which|who|what|how|why|when|where)\b", re.I)
 _FOLLOW_UP = re.compile(r"^(?:and|but|also|so|what about|how about|and what about)\b", re.I)
-_PRONOUN = re.compile(r"\b(he|she|they|him|her|them|it|his|its|their)\b", re.I)
+_PRONOUN = re.compile(
+    r"\b(he|she|they|him|her|them|it|his|its|their)\b"
+    # "did that lead to", "the one from King's College": a demonstrative standing for a noun
+    r"|\b(?:did|does|do|will|would|has|have|had|is|was|were|are)\s+(?:that|this|these|those)\b"
+    r"|\bthe (?:one|ones|other|former|latter)\b",
+    re.I,
+)
 _WHAT_ABOUT = re.compile(r"^(?:and\s+)?(?:what|how)\s+about\s+(?P<topic>.+?)[?.!]*$", re.I)
 _PRONOUNS = {"he", "she", "him", "her"}
 
@@ -118,7 +124,15 @@ def resolve(question: str, history: Sequence[str] | None) -> Query:
     return query
 
 
-# What kind of answer a question wants, when it is specific: a number, a date, or a name.
+# What kind of answer a question wants, when it is specific: a sum of money, a number, a date,
+# or a name.
+_MONEY = re.compile(
+    r"\bhow much\b(?:\s+[\w'’-]+){0,6}?\s+(?:cost|costs|money|worth|pay|paid|earn|earned|earns|"
+    r"sell|sold|price|priced|compensation|fined?|prize|spend|spent|charge|charged|fees?|salary|"
+    r"invest|invested|raise|raised|funds?|budget)\b"
+    r"|\bwhat (?:\w+\s+)?(?:price|cost|fee|salary|fine|sum)\b",
+    re.I,
+)
 _NUMBER = re.compile(
     r"\bhow (?:many|much|long|old|big|large|far|often)\b|\bwhat (?:percentage|proportion|share|"
     r"number|amount|figure|price|sum|total|rate|age|score|margin)\b|\bby how much\b",
@@ -131,6 +145,11 @@ _DATE = re.compile(
 _NAME = re.compile(
     r"^(?:and\s+)?who\b(?!\s+(?:is|was|are|were)\s+[A-Z])"
     r"|\bwhat (?:is|was) the name\b|\bname the\b|^(?:and\s+)?which\s+(?!of\b)\w+",
+    re.I,
+)
+_CURRENCY = re.compile(
+    r"[£$€¥]|\d\s*(?:p|pence|cents?|pounds?|dollars?|euros?|yuan|yen|rupees?|francs?)\b"
+    r"|\b(?:pounds?|dollars?|euros?|yuan|yen|rupees?)\b",
     re.I,
 )
 _DIGIT = re.compile(
@@ -154,7 +173,16 @@ _DEMONYM = re.compile(r"(?:an|ians?|ese|ish|i|ic)$")
 
 
 def expects(question: str) -> str:
-    """ "number", "date" or "name" when the question asks for one, else ""."""
+    """ "money", "number", "date" or "name" when the question asks for one, else "".
+
+    A follow-up resolved by joining questions ("Which outlet reported it? On what date?") wants
+    what its last question does.
+    """
+    question = re.split(r"(?<=[?!])\s+", question.strip())[-1]
+    if any(pattern.match(question) for pattern in SPEAKER_QUESTIONS[:2]):
+        return ""  # "What did Gilbert say about how much work is left?" wants what was said
+    if _MONEY.search(question):
+        return "money"
     if _NUMBER.search(question):
         return "number"
     if _DATE.search(question):
@@ -166,6 +194,8 @@ def expects(question: str) -> str:
 
 def fits(text: str, kind: str, question: str) -> bool:
     """Whether a sentence can answer a question wanting kind (see `expects`)."""
+    if kind == "money":
+        return bool(_CURRENCY.search(text))
     if kind == "number":
         return bool(_DIGIT.search(text))
     if kind == "date":

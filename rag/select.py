@@ -24,11 +24,13 @@ class Weights:
     context: float = 0.0  # its passage against the question
     lexical: float = 0.15  # share of the question's IDF-weighted words it holds
     neighbour: float = 0.0  # the best adjacent sentence's dense score
+    kind: float = 0.06  # holds the kind of answer the question wants (a number, date or name)
     evidence: float = 0.38  # a combined score that is evidence on its own
     lexical_evidence: float = 0.4  # ... or this much of the words
     dense_with_lexical: float = 0.2  # ... with at least this dense score
     keep_within: float = 0.12  # other sentences must score this close to the best
     near_duplicate: float = 0.90  # cosine above which two sentences say the same thing
+    cover_within: float = 0.2  # ... or this close, when it holds a question word none chosen has
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Scored:
     lexical: float
     context: float
     around: float = 0.0  # the best adjacent sentence's dense score
+    fits: float = 0.0  # 1.0 when it holds the kind of answer the question wants
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ def _combine(candidate: Scored, weights: Weights) -> Scored:
         + weights.context * candidate.context
         + weights.lexical * candidate.lexical
         + weights.neighbour * candidate.around
+        + weights.kind * candidate.fits
     )
     return replace(candidate, score=score)
 
@@ -123,8 +127,13 @@ def rescore(scored: Sequence[Scored], weights: Weights) -> list[Scored]:
     return sorted((_combine(s, weights) for s in scored), key=lambda s: -s.score)
 
 
+def _alone(candidate: Scored, weights: Weights = Weights()) -> float:
+    # Holding a number is no evidence of answering "how many": the kind only ranks.
+    return candidate.score - weights.kind * candidate.fits
+
+
 def is_evidence(candidate: Scored, weights: Weights = Weights()) -> bool:
-    return candidate.score >= weights.evidence or (
+    return _alone(candidate, weights) >= weights.evidence or (
         candidate.lexical >= weights.lexical_evidence
         and candidate.dense >= weights.dense_with_lexical
     )
@@ -135,14 +144,17 @@ def pick(
     limit: int,
     weights: Weights = Weights(),
     fits: Callable[[str], bool] | None = None,
+    asked: Sequence[str] = (),
 ) -> list[Pick]:
     """The best sentence and those close to it, best first, each statement once.
 
     Nothing is picked (the answer abstains) when no sentence is evidence, or when the question
     wants a kind of answer (a number, a date, a name) that no evidence sentence holds: `fits`
-    says whether a sentence holds it, and the lead sentence must. A sentence that repeats a
-    chosen one (another article reporting the same thing) is not cited again but listed in
-    that pick's `also`.
+    says whether a sentence holds it, and the lead sentence must. A sentence further from the
+    lead than `keep_within` (but within `cover_within`) is kept only when it holds a word of
+    the question (`asked`) that no sentence kept so far holds: the other half of a two-part or
+    list question. A sentence that repeats a chosen one (another article reporting the same
+    thing) is not cited again but listed in that pick's `also`.
     """
     evidence = [candidate for candidate in scored if is_evidence(candidate, weights)]
     lead = next((c for c in evidence if fits is None or fits(c.sentence.text)), None)
@@ -150,23 +162,30 @@ def pick(
         return []
     evidence = [lead] + [c for c in evidence if c is not lead]
     floor = lead.score - weights.keep_within
+    reach = lead.score - max(weights.keep_within, weights.cover_within)
     picks: list[Pick] = []
+    wanted, covered = set(asked), set(terms(lead.sentence.text))
     for candidate in evidence:
-        if candidate.score < floor:
+        if candidate.score < reach:
             break
-        vector = candidate.sentence.vector
+        held = set(terms(candidate.sentence.text))
+        if candidate.score < floor and not (wanted & held) - covered:
+            continue
         twin = next(
-            (
-                i
-                for i, p in enumerate(picks)
-                if float(vector @ p.chosen.sentence.vector) > weights.near_duplicate
-            ),
-            None,
+            (i for i, p in enumerate(picks) if _repeats(candidate, p.chosen, weights)), None
         )
         if twin is not None:
-            if candidate.sentence.article != picks[twin].chosen.sentence.article:
-                picks[twin] = Pick(picks[twin].chosen, picks[twin].also + (candidate,))
+            picks[twin] = Pick(picks[twin].chosen, picks[twin].also + (candidate,))
             continue
         if len(picks) < limit:
             picks.append(Pick(candidate))
+            covered |= held
     return picks
+
+
+def _repeats(candidate: Scored, chosen: Scored, weights: Weights) -> bool:
+    """Whether candidate reports what chosen does, in another article. Sentences of one article
+    are not compared: their vectors share the passage's context ("late chunking"), so
+    neighbours that say different things score as near duplicates."""
+    a, b = candidate.sentence, chosen.sentence
+    return a.article != b.article and float(a.vector @ b.vector) > weights.near_duplicate

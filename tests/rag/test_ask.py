@@ -122,6 +122,29 @@ def test_follow_up_carries_speaker_and_frame_of_the_earlier_question(seed_store)
     assert answer.text.startswith('[Fuad Hussein:] "We are worried about ISIS')
 
 
+@pytest.mark.parametrize(
+    "earlier, question, cited",
+    [
+        (
+            "What is the Popular Mobilization Forces?",
+            "Who supplies it with resources?",
+            "supported by Iranian re",
+        ),
+        (
+            "Which experts comment on Iraq's Iran-backed militias?",
+            "What did the one from King's College say?",
+            "Inna Rudolf, an expert on the PMF from King’s College London",
+        ),
+    ],
+)
+def test_a_follow_up_joined_to_its_question_is_answered_on_its_own_words(
+    seed_store, earlier, question, cited
+):
+    answer = ask(question, history=[earlier], store=seed_store)
+    assert answer.query == f"{earlier} {question}"
+    assert any(cited in c.quote for c in answer.citations)
+
+
 def test_filters_restrict_the_articles_answers_come_from(seed_store):
     question = "Does Hussein think Iraq is the next target?"
     for outlet, article in [("www.foxnews.com", FOX), ("bne IntelliNews", BNE)]:

@@ -37,6 +37,18 @@ def test_follow_ups_carry_speaker_and_frame():
 
 
 @pytest.mark.parametrize(
+    "question",
+    ["When did that lead to restored ties?", "What did the one from King's College say?"],
+)
+def test_a_demonstrative_or_the_one_makes_a_follow_up(question):
+    history = ["Which experts and countries are named?"]
+    assert resolve(question, history) == Query(f"{history[0]} {question}", question)
+    assert resolve("Which treaty did Iraq sign with Iran in 2023?", history).text.startswith(
+        "Which"
+    )
+
+
+@pytest.mark.parametrize(
     "question, kind",
     [
         ("How many fighters do the factions have?", "number"),
@@ -47,6 +59,12 @@ def test_follow_ups_carry_speaker_and_frame():
         ("What is the name of the Syrian minister?", "name"),
         ("Who is Inna Rudolf?", ""),
         ("Why is the region tense?", ""),
+        ("How much will the adaptor cost?", "money"),
+        ("How much prize money did she collect?", "money"),
+        ("How much has Sainsbury given Labour?", "number"),
+        ("What did Gilbert say about how much work Roddick had to do?", ""),
+        ("According to Gilbert, how many titles did Roddick win?", "number"),
+        ("Which outlet reported it? On what date?", "date"),
     ],
 )
 def test_expected_answer_kind(question, kind):
@@ -54,6 +72,9 @@ def test_expected_answer_kind(question, kind):
 
 
 def test_fits_needs_the_kind_of_answer_asked_for():
+    assert fits("Priced at £229, it goes on sale in May.", "money", "")
+    assert fits("It will cost 30 euros.", "money", "")
+    assert not fits("4.1 million robots will be doing jobs by 2007.", "money", "")
     assert fits("Prices fell by a tenth.", "number", "")
     assert not fits("Iraq will hold elections soon.", "date", "")
     assert fits("It was reported on January 17.", "date", "")

@@ -68,6 +68,35 @@ def test_the_lead_must_hold_the_kind_of_answer_asked_for():
     assert select.pick([no_number], 4, fits=lambda t: any(c.isdigit() for c in t)) == []
 
 
+def test_holding_the_kind_of_answer_ranks_higher_but_is_no_evidence_alone():
+    weights = select.Weights(dense=1.0, lexical=0.0, kind=0.1, evidence=0.5)
+    plain = select.Scored(record("a", 0, "Elections are coming.", [1, 0]), 0.0, 0.55, 0.0, 0.0)
+    number = select.Scored(record("a", 1, "In May 2025.", [0, 1]), 0.0, 0.48, 0.0, 0.0, fits=1.0)
+    ranked = select.rescore([plain, number], weights)
+    assert [s.sentence.index for s in ranked] == [1, 0]  # 0.58 beats 0.55
+    alone = select.Scored(record("a", 2, "In 2024.", [0, 1]), 0.0, 0.45, 0.0, 0.0, fits=1.0)
+    assert not select.is_evidence(select.rescore([alone], weights)[0], weights)  # 0.55 with it
+
+
+def test_a_farther_sentence_is_kept_only_for_question_words_no_kept_sentence_holds():
+    weights = select.Weights(keep_within=0.05, cover_within=0.2, evidence=0.3)
+    lead = select.Scored(record("a", 0, "BT will block premium numbers.", [1, 0]), 0.6, 0.6, 0.3, 0)
+    alert = select.Scored(record("a", 5, "BT will send a text alert.", [0, 1]), 0.45, 0.5, 0.3, 0)
+    again = select.Scored(record("a", 7, "BT will block numbers.", [1, 1]), 0.45, 0.5, 0.3, 0)
+    asked = terms("Will BT block numbers or send alerts?")
+    picks = select.pick([lead, alert, again], 4, weights, asked=asked)
+    assert [p.chosen for p in picks] == [lead, alert]
+    assert [p.chosen for p in select.pick([lead, alert, again], 4, weights)] == [lead]
+
+
+def test_neighbours_in_one_article_are_never_taken_for_repeats():
+    # late chunking makes sentences of one passage close in vector space
+    first = select.Scored(record("a", 0, "JAL chose the 7E7.", [1, 0.1]), 0.7, 0.7, 0.5, 0)
+    reason = select.Scored(record("a", 1, "It fits better.", [1, 0.12]), 0.68, 0.7, 0.5, 0)
+    picks = select.pick([first, reason], 4)
+    assert [p.chosen for p in picks] == [first, reason] and picks[0].also == ()
+
+
 def test_rescore_recomputes_from_signals():
     s = select.Scored(
         record("a", 0, "x", [1, 0]), 0.0, dense=1.0, lexical=0.5, context=0.2, around=0.1
