@@ -4,10 +4,11 @@ One pass of the transformer over a passage gives both the passage embedding (mea
 vectors, exactly what sentence-transformers returns) and one embedding per sentence (mean of that
 sentence's token vectors in context, "late chunking"), so sentences cost no extra encoder time.
 
-Questions go through the same weights exported once to ONNX and run by ONNX Runtime on one CPU
-thread: a short question then takes about 5 ms instead of 15-18 ms, and answering never imports
-torch or sentence-transformers (6 s of a cold start). Batches at ingest stay on torch, on CUDA
-when it is available.
+On CPU the model runs in ONNX Runtime, on an ONNX export of the same weights made once (checked
+against torch before it is kept): a short question takes about 5 ms on one thread instead of
+15-18 ms with torch, batches are as fast as torch's, and neither answering nor ingesting imports
+torch or sentence-transformers (6 s of every cold start). With CUDA, batches run on torch on the
+GPU without configuration; questions stay on the CPU, where one takes 5 ms.
 """
 
 from __future__ import annotations
@@ -121,11 +122,11 @@ class Encoder:
     """Embeds passages (with their sentences) and queries as unit-length float32 vectors.
 
     Args:
-        threads: torch intra-op threads for queries, set on purpose (see README, "Threads").
-        batch_threads: torch threads while embedding passage batches.
-        batch_size: passages per forward pass; sentence-transformers sorts them by length.
-        device: "cpu", "cuda", or None for CUDA when available (batches).
-        cache: folder for the ONNX export that encodes questions; None encodes them with torch.
+        threads: threads for one question, set on purpose (1 is fastest here; see README).
+        batch_threads: threads while embedding passage batches.
+        batch_size: passages per forward pass, batched by length.
+        device: "cpu", "cuda", or None for CUDA when there is a GPU (batches only).
+        cache: folder for the ONNX export; None runs everything on torch.
     """
 
     name = MODEL_NAME
@@ -154,15 +155,34 @@ class Encoder:
 
     @cached_property
     def _tokenizer(self):
+        """Word pieces without truncation, for counting."""
+        return self._load_tokenizer(truncate=False)
+
+    @cached_property
+    def _window(self):
+        """Word pieces with [CLS] and [SEP], cut to the model's window as sentence-transformers
+        cuts them."""
+        return self._load_tokenizer(truncate=True)
+
+    def _load_tokenizer(self, truncate: bool):
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
-        tokenizer.no_truncation()
         tokenizer.no_padding()
+        if truncate:
+            tokenizer.enable_truncation(max_length=self.max_tokens)
+        else:
+            tokenizer.no_truncation()
         return tokenizer
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces per text, without special tokens (no model load needed)."""
+        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [len(encoding.ids) for encoding in encodings]
 
     @cached_property
     def model(self):
+        """The sentence-transformers model (torch): batches on CUDA, or where ONNX is missing."""
         import torch
         import transformers
         from sentence_transformers import SentenceTransformer
@@ -172,76 +192,86 @@ class Encoder:
         device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
         return SentenceTransformer(str(self.path), device=device)
 
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Word pieces per text, without special tokens (no model load needed)."""
-        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        return [len(encoding.ids) for encoding in encodings]
+    @cached_property
+    def device(self) -> str:
+        """Where batches run: "cuda" when asked for or when a GPU is there, else "cpu"."""
+        if self._device:
+            return self._device
+        if not _gpu_present():  # a file check: importing torch to ask costs 1.5 s
+            return "cpu"
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
 
     def prepare_queries(self) -> None:
-        """Make the ONNX export questions are encoded with, if it is not made yet."""
+        """Make the ONNX export, if it is not made yet (ingest does, so questions never wait)."""
         if self.cache is not None:
             export_onnx(self.path, onnx_path(self.cache, self.path))
 
     @cached_property
-    def _query_session(self):
-        """ONNX Runtime on the exported model, or None where it cannot be had (torch then)."""
+    def _onnx(self) -> Path | None:
+        """The ONNX export, or None where it cannot be had (torch then: the same vectors)."""
         if self.cache is None:
             return None
         try:
-            path = export_onnx(self.path, onnx_path(self.cache, self.path))
-            import onnxruntime
-
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = self.threads  # one query: 1 thread is fastest here
-            options.inter_op_num_threads = 1
-            return onnxruntime.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
-            )
+            return export_onnx(self.path, onnx_path(self.cache, self.path))
         except Exception as error:  # any failure leaves torch, which gives the same vectors
-            log.warning("questions are encoded with torch: no ONNX model (%s)", error)
+            log.warning("the encoder runs on torch: no ONNX export (%s)", error)
             return None
 
-    def embed_query(self, text: str) -> np.ndarray:
-        session = self._query_session
-        if session is None:
-            return self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
-        ids = self._tokenizer.encode(text).ids  # [CLS] ... [SEP]
-        if len(ids) > self.max_tokens:  # truncated as sentence-transformers truncates
-            ids = ids[: self.max_tokens - 1] + ids[-1:]
-        ids = np.array([ids], dtype=np.int64)
-        hidden = session.run(
-            None,
-            {
-                "input_ids": ids,
-                "attention_mask": np.ones_like(ids),
-                "token_type_ids": np.zeros_like(ids),
-            },
-        )[0][0]
-        return _unit(hidden.mean(axis=0))
+    @lru_cache(maxsize=2)  # noqa: B019 - one encoder per process (encoder_for)
+    def _session(self, threads: int):
+        import onnxruntime
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Plain sentence-transformers embeddings, one row per text."""
-        return self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        return onnxruntime.InferenceSession(
+            str(self._onnx), options, providers=["CPUExecutionProvider"]
         )
 
-    def embed_passages(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Embed passages and, from the same pass, the sentences at spans (offsets into each text).
+    def _hidden(self, ids: np.ndarray, threads: int) -> np.ndarray:
+        """Token vectors for a padded batch of word-piece ids (0 is padding)."""
+        mask = (ids != 0).astype(np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return self._session(threads).run(None, feeds)[0]
 
-        Returns:
-            An (n, dim) array of passage vectors, and for each passage a (k, dim) array of its
-            k sentence vectors.
-        """
-        import torch
+    def embed_query(self, text: str) -> np.ndarray:
+        if self._onnx is None:
+            return self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+        ids = np.array([self._window.encode(text).ids], dtype=np.int64)
+        return _unit(self._hidden(ids, self.threads)[0].mean(axis=0))
 
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Plain sentence-transformers embeddings (mean of token vectors), one row per text."""
         texts = list(texts)
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32), []
+            return np.zeros((0, 384), dtype=np.float32)
+        if self.device != "cpu" or self._onnx is None:
+            return self.model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
+        vectors = self._token_vectors([e.ids for e in self._window.encode_batch(texts)])
+        return np.stack([_unit(v.mean(axis=0)) for v in vectors])
+
+    def _token_vectors(self, pieces: list[list[int]]) -> list[np.ndarray]:
+        """Token vectors of each text (word-piece ids), batched by length as
+        sentence-transformers batches them, so padding stays small."""
+        order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i]))
+        vectors: list[np.ndarray] = [np.zeros((0, 384), dtype=np.float32)] * len(pieces)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            ids = np.zeros((len(rows), len(pieces[rows[0]])), dtype=np.int64)
+            for row, i in enumerate(rows):
+                ids[row, : len(pieces[i])] = pieces[i]
+            hidden = self._hidden(ids, self.batch_threads)
+            for row, i in enumerate(rows):
+                vectors[i] = hidden[row, : len(pieces[i])]
+        return vectors
+
+    def _torch_token_vectors(self, texts: list[str]) -> list[np.ndarray]:
+        import torch
+
         model = self.model
         torch.set_num_threads(self.batch_threads)
         try:
@@ -254,17 +284,32 @@ class Encoder:
             )
         finally:
             torch.set_num_threads(self.threads)
-        offsets = self.model.tokenizer(
-            texts, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens
-        )["offset_mapping"]
+        return [t.float().cpu().numpy() for t in tokens]
+
+    def embed_passages(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embed passages and, from the same pass, the sentences at spans (offsets into each text).
+
+        Returns:
+            An (n, dim) array of passage vectors, and for each passage a (k, dim) array of its
+            k sentence vectors.
+        """
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32), []
+        encodings = self._window.encode_batch(texts)
+        if self.device != "cpu" or self._onnx is None:
+            tokens = self._torch_token_vectors(texts)
+        else:
+            tokens = self._token_vectors([e.ids for e in encodings])
         passage_vectors, sentence_vectors = [], []
-        for vectors, token_offsets, text_spans in zip(tokens, offsets, spans, strict=True):
-            vectors = vectors.float().cpu().numpy()
-            if len(token_offsets) != len(vectors):
+        for vectors, encoding, text_spans in zip(tokens, encodings, spans, strict=True):
+            if len(encoding.offsets) != len(vectors):
                 raise AssertionError("tokenizer and model disagree on the token count")
             passage_vectors.append(_unit(vectors.mean(axis=0)))
-            starts = np.array([s for s, e in token_offsets])
-            ends = np.array([e for s, e in token_offsets])
+            offsets = np.array(encoding.offsets)
+            starts, ends = offsets[:, 0], offsets[:, 1]
             real = ends > starts  # special tokens have empty offsets
             rows = []
             for start, end in text_spans:
@@ -274,6 +319,10 @@ class Encoder:
                 )
             sentence_vectors.append(np.stack(rows))
         return np.stack(passage_vectors), sentence_vectors
+
+
+def _gpu_present() -> bool:
+    return Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidia0").exists()
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

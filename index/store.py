@@ -32,6 +32,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 FORMAT = 2  # bump when what is stored changes shape; old stores are then refused with a message
 PASSAGES, SENTENCES, ARTICLES = "passages", "sentences", "articles"
+SENTENCE_GRAPH = {"ef_construction": 10, "max_neighbors": 4}  # Chroma's defaults: 100 and 16
 
 
 @dataclass(frozen=True)
@@ -102,9 +103,17 @@ class Store:
                 f"run `rag ingest FOLDER --store {self.path}`"
                 + (f" --chroma-url {chroma_url}" if chroma_url else "")
             )
-        self.passages, self.sentences, self.articles = (
+        self.passages, self.articles = (
             self.client.get_or_create_collection(name, metadata=info, embedding_function=None)
-            for name in (PASSAGES, SENTENCES, ARTICLES)
+            for name in (PASSAGES, ARTICLES)
+        )
+        # Sentences are read by passage, article or speaker and scored exactly, never searched
+        # by their HNSW graph, so the graph is built cheaply: it was most of ingest's write time.
+        self.sentences = self.client.get_or_create_collection(
+            SENTENCES,
+            metadata={"model": model, "format": FORMAT},
+            configuration={"hnsw": {"space": "cosine", **SENTENCE_GRAPH}},
+            embedding_function=None,
         )
         self._catalog: tuple[float, dict[str, Article]] | None = None
         self._people: tuple[dict, dict[str, int], dict[str, int]] | None = None
@@ -339,20 +348,21 @@ class Store:
     def speaker_sentences(
         self, vector: np.ndarray, speakers: Sequence[str], k: int, where: dict | None = None
     ) -> list[SentenceRecord]:
-        """The k sentences said by any of these speakers that are nearest to vector.
+        """The k sentences said by any of these speakers that are nearest to vector (exactly:
+        one person's sentences are few).
 
         where may filter on article, outlet and day, which sentences carry as passages do.
         """
         condition = {"speaker": {"$in": list(speakers)}}
         if where:
             condition = {"$and": [condition, where]}
-        result = self.sentences.query(
-            query_embeddings=[vector.tolist()],
-            n_results=max(1, k),
-            where=condition,
-            include=["documents", "metadatas", "embeddings"],
+        said = _records(
+            self.sentences.get(where=condition, include=["documents", "metadatas", "embeddings"])
         )
-        return _records({key: result[key][0] for key in ("documents", "metadatas", "embeddings")})
+        if not said:
+            return []
+        nearness = np.stack([record.vector for record in said]) @ vector
+        return [said[i] for i in np.argsort(-nearness, kind="stable")[: max(1, k)]]
 
     def catalog(self) -> dict[str, Article]:
         """Every article's metadata (no text), read once per store generation: an ingest that

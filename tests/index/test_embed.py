@@ -22,15 +22,34 @@ def test_late_chunking_matches_sentence_transformers():
 
 
 def test_questions_through_onnx_match_sentence_transformers(tmp_path):
-    """The ONNX export that encodes questions gives sentence-transformers' vectors."""
+    """Questions through the ONNX export get sentence-transformers' vectors."""
     encoder = Encoder(cache=tmp_path)
     encoder.prepare_queries()
     assert [p.suffix for p in tmp_path.iterdir()] == [".onnx"]  # no partial file left behind
     questions = ["What did Hussein say about mediation?", "Why?", "Iraq " * 400]  # last: truncated
     for question in questions:
         got = encoder.embed_query(question)
-        assert encoder._query_session is not None
+        assert encoder._onnx is not None
         np.testing.assert_allclose(got, encoder.embed([question])[0], atol=1e-5)
+
+
+def test_onnx_batches_match_torch(tmp_path):
+    """Passages and their late-chunked sentences are the same through ONNX Runtime and torch."""
+    texts = [
+        "Title\nFirst sentence here. Second one, longer, about grain and oil.",
+        "Just one.",
+        "Long " + "words and more words " * 120,  # past the window: truncated alike
+    ]
+    spans = [[(6, 26), (27, len(texts[0]))], [(0, 9)], [(0, 50), (50, 2000)]]
+    onnx = Encoder(cache=tmp_path, batch_size=2)
+    passages, sentences = onnx.embed_passages(texts, spans)
+    assert onnx._onnx is not None and onnx.device == "cpu"
+    torch_passages, torch_sentences = Encoder().embed_passages(texts, spans)
+    np.testing.assert_allclose(passages, torch_passages, atol=1e-5)
+    for got, expected in zip(sentences, torch_sentences, strict=True):
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    np.testing.assert_allclose(onnx.embed(texts), Encoder().embed(texts), atol=1e-5)
+    assert onnx.embed([]).shape == (0, 384)
 
 
 def test_questions_fall_back_to_torch_without_an_onnx_model(tmp_path):
@@ -40,7 +59,7 @@ def test_questions_fall_back_to_torch_without_an_onnx_model(tmp_path):
     encoder = Encoder(cache=blocked)
     question = "What will Iraq supply to Syria?"
     got = encoder.embed_query(question)
-    assert encoder._query_session is None
+    assert encoder._onnx is None
     np.testing.assert_allclose(got, encoder.embed([question])[0], atol=1e-6)
 
 
