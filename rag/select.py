@@ -149,17 +149,18 @@ def pick(
     """The best sentence and those close to it, best first, each statement once.
 
     Nothing is picked (the answer abstains) when no sentence is evidence, or when the question
-    wants a kind of answer (a number, a date, a name) that no evidence sentence holds: `fits`
-    says whether a sentence holds it, and the lead sentence must. A sentence further from the
-    lead than `keep_within` (but within `cover_within`) is kept only when it holds a word of
-    the question (`asked`) that no sentence kept so far holds: the other half of a two-part or
-    list question. A sentence that repeats a chosen one (another article reporting the same
-    thing) is not cited again but listed in that pick's `also`.
+    wants a kind of answer (a number, a date, a name) that no evidence sentence of the best
+    evidence's article holds: `fits` says whether a sentence holds it, and the lead must. A
+    sentence further from the lead than `keep_within` (but within `cover_within`) is kept only
+    when it holds a word of the question (`asked`) that no sentence kept so far holds: the
+    other half of a two-part or list question. A sentence that repeats a chosen one (another
+    article reporting the same thing) is not cited again but listed in that pick's `also`.
     """
     evidence = [candidate for candidate in scored if is_evidence(candidate, weights)]
+    story = evidence[0].sentence.article if evidence else ""
     lead = next((c for c in evidence if fits is None or fits(c.sentence.text)), None)
-    if lead is None:
-        return []
+    if lead is None or lead.sentence.article != story:
+        return []  # the story asked about does not give it; another story's figure is no answer
     evidence = [lead] + [c for c in evidence if c is not lead]
     floor = lead.score - weights.keep_within
     reach = lead.score - max(weights.keep_within, weights.cover_within)

@@ -68,6 +68,15 @@ def test_the_lead_must_hold_the_kind_of_answer_asked_for():
     assert select.pick([no_number], 4, fits=lambda t: any(c.isdigit() for c in t)) == []
 
 
+def test_a_figure_from_another_story_is_no_answer():
+    story = select.Scored(record("museum", 0, "The museum opens in LA.", [1, 0]), 0.7, 0.7, 0.5, 0)
+    other = select.Scored(record("film", 3, "Ray took $74m.", [0, 1]), 0.6, 0.6, 0.3, 0)
+    has_sum = lambda text: "$" in text  # noqa: E731
+    assert select.pick([story, other], 4, fits=has_sum) == []
+    same = select.Scored(record("museum", 4, "It cost $5m.", [0, 1]), 0.6, 0.6, 0.3, 0)
+    assert [p.chosen for p in select.pick([story, same], 4, fits=has_sum)] == [same, story]
+
+
 def test_holding_the_kind_of_answer_ranks_higher_but_is_no_evidence_alone():
     weights = select.Weights(dense=1.0, lexical=0.0, kind=0.1, evidence=0.5)
     plain = select.Scored(record("a", 0, "Elections are coming.", [1, 0]), 0.0, 0.55, 0.0, 0.0)
