@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass, field
 from dataclasses import replace as with_fields
 from pathlib import Path
+
+import numpy as np
 
 from index.clean import clean
 from index.embed import MODEL_NAME, Encoder
@@ -38,7 +42,8 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
-    passages: int = 0
+    passages: int = 0  # passages written
+    reused: int = 0  # of which the store already held the vectors (same text): not embedded
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -48,7 +53,8 @@ class IngestReport:
         return (
             f"{self.root}: {len(self.added)} added, {len(self.updated)} updated, "
             f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, {skipped}; "
-            f"{self.passages} passages embedded in {self.seconds:.1f} s -> {self.store}"
+            f"{self.passages} passages ({self.reused} with vectors reused) in {self.seconds:.1f} s "
+            f"-> {self.store}"
         )
 
 
@@ -117,7 +123,7 @@ def ingest(
         db.begin_changes()  # until end_changes, answers say the store is unfinished
     db.remove(removed)
 
-    count = 0
+    count = reused = 0
     if todo:
         encoder = settings.encoder()
         bar = _progress(len(todo), progress)
@@ -134,7 +140,7 @@ def ingest(
                 chunk_passages.extend(
                     group_passages(article, encoder.count_tokens, encoder.hard_limit)
                 )
-            _embed_and_write(db, encoder, articles, chunk_passages)
+            reused += _embed_and_write(db, encoder, articles, chunk_passages)
             count += len(chunk_passages)
             bar.update(len(chunk))
         bar.close()
@@ -151,20 +157,43 @@ def ingest(
         removed=removed,
         skipped=skipped,
         passages=count,
+        reused=reused,
         seconds=time.perf_counter() - began,
     )
 
 
-def _embed_and_write(db: Store, encoder: Encoder, articles: list[Article], passages: list[Passage]):
+def _embed_and_write(
+    db: Store, encoder: Encoder, articles: list[Article], passages: list[Passage]
+) -> int:
+    """Embed the passages whose text the store does not hold yet, write them all; returns how
+    many were reused.
+
+    A passage's vectors depend only on what the encoder sees, so a renamed file, a copy, or the
+    unchanged paragraphs of an edited article cost no encoder time.
+    """
     # Sentence spans relative to what the encoder sees (the title line, then the passage).
     spans = []
     for passage in passages:
         offset = len(passage.embed_text) - len(passage.text) - passage.start
-        spans.append([(s + offset, e + offset) for s, e in passage.sentence_spans])
-    passage_vectors, sentence_vectors = encoder.embed_passages(
-        [p.embed_text for p in passages], spans
+        spans.append(tuple((s + offset, e + offset) for s, e in passage.sentence_spans))
+    keys = [embedding_key(p.embed_text, s) for p, s in zip(passages, spans, strict=True)]
+    known = db.vectors_for(keys)
+    todo = {}  # key -> row of the first passage with it
+    for row, key in enumerate(keys):
+        if key not in known:
+            todo.setdefault(key, row)
+    fresh_vectors, fresh_sentences = encoder.embed_passages(
+        [passages[row].embed_text for row in todo.values()], [spans[row] for row in todo.values()]
     )
-    db.write(articles, passages, passage_vectors, sentence_vectors)
+    known.update(zip(todo, zip(fresh_vectors, fresh_sentences, strict=True), strict=True))
+    passage_vectors = np.stack([known[key][0] for key in keys]) if keys else fresh_vectors
+    db.write(articles, passages, passage_vectors, [known[key][1] for key in keys], keys)
+    return len(keys) - len(todo)
+
+
+def embedding_key(text: str, spans) -> str:
+    """What a passage's vectors depend on: the text the encoder sees and the sentence spans."""
+    return hashlib.sha256(json.dumps([text, spans]).encode()).hexdigest()[:32]
 
 
 def refresh_lexical(db: Store) -> None:

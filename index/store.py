@@ -140,8 +140,11 @@ class Store:
         passages: Sequence[Passage],
         passage_vectors: np.ndarray,
         sentence_vectors: Sequence[np.ndarray],
+        keys: Sequence[str] = (),
     ) -> None:
-        """Replace these articles and their passages and sentences, completing each article last."""
+        """Replace these articles and their passages and sentences, completing each article last.
+
+        keys: per passage, what its vectors were computed from (see `vectors_for`)."""
         if not articles:
             return
         self._catalog = None
@@ -173,7 +176,7 @@ class Store:
         # 3. Passages through llama-index's Chroma integration, sentences directly. A sentence too
         # long for one passage has a vector per window; each record still names the whole sentence.
         by_id = {article.id: article for article in articles}
-        self._add_passages(passages, passage_vectors, by_id)
+        self._add_passages(passages, passage_vectors, by_id, keys or [""] * len(passages))
         sentence_ids, sentence_meta, sentence_docs, sentence_embs = [], [], [], []
         for passage, vectors in zip(passages, sentence_vectors, strict=True):
             article = by_id[passage.article]
@@ -220,8 +223,41 @@ class Store:
             self.passages.delete(where={"document_id": {"$in": chunk}})
             self.sentences.delete(where={"article": {"$in": chunk}})
 
+    def vectors_for(self, keys: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Stored passage vectors and sentence vectors, by the key they were written with, for
+        the keys the store holds."""
+        if not keys:
+            return {}
+        rows = self.passages.get(
+            where={"key": {"$in": sorted(set(keys))}}, include=["metadatas", "embeddings"]
+        )
+        first = {}  # key -> (passage id, vector), one passage per key
+        columns = (rows["ids"], rows["metadatas"], rows["embeddings"])
+        for id_, meta, vector in zip(*columns, strict=True):
+            first.setdefault(meta["key"], (id_, np.asarray(vector, dtype=np.float32)))
+        if not first:
+            return {}
+        said = self.sentences.get(
+            where={"passage": {"$in": [id_ for id_, _ in first.values()]}},
+            include=["metadatas", "embeddings"],
+        )
+        by_passage: dict[str, list[tuple[int, np.ndarray]]] = {}
+        for id_, vector in zip(said["ids"], said["embeddings"], strict=True):
+            passage, offset = id_.rsplit("/s", 1)
+            by_passage.setdefault(passage, []).append((int(offset), vector))
+        found = {}
+        for key, (id_, vector) in first.items():
+            sentences = sorted(by_passage.get(id_, []), key=lambda pair: pair[0])
+            if sentences:
+                found[key] = (vector, np.asarray([v for _, v in sentences], dtype=np.float32))
+        return found
+
     def _add_passages(
-        self, passages: Sequence[Passage], vectors: np.ndarray, articles: dict[str, Article]
+        self,
+        passages: Sequence[Passage],
+        vectors: np.ndarray,
+        articles: dict[str, Article],
+        keys: Sequence[str],
     ) -> None:
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
         from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -244,10 +280,11 @@ class Store:
                     "outlet": articles[p.article].outlet,
                     "date": articles[p.article].date,
                     "day": day_number(articles[p.article].date),
+                    "key": key,
                 },
                 relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=p.article)},
             )
-            for p, vector in zip(passages, vectors, strict=True)
+            for p, vector, key in zip(passages, vectors, keys, strict=True)
         ]
         ChromaVectorStore(chroma_collection=self.passages).add(nodes)
 

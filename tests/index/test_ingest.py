@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index import ingest
@@ -54,6 +55,34 @@ def test_changed_file_replaces_its_passages_and_deleted_file_is_removed(articles
     answer = ask("How much did wheat prices fall?", store=store)
     assert answer.citations[0].quote == "Prices of wheat fell by a tenth after the announcement."
     assert "mediation" not in db.article(BNE).text
+
+
+def test_copied_or_edited_articles_reuse_the_vectors_of_unchanged_passages(articles, tmp_path):
+    """Vectors depend only on the text the encoder sees: a copy under another name, and the
+    paragraphs an edit left alone, are not embedded again, and get the same vectors."""
+    store = tmp_path / "store"
+    first = ingest(articles, store)
+    assert first.reused == 0
+    (articles / "copy.txt").write_bytes((articles / BNE).read_bytes())
+    copied = ingest(articles, store)
+    assert copied.added == ["copy.txt"] and copied.reused == copied.passages > 0
+    db = stored(store)
+
+    def vectors(article):
+        rows = db.sentences.get(where={"article": article}, include=["metadatas", "embeddings"])
+        order = sorted(range(len(rows["ids"])), key=lambda i: rows["metadatas"][i]["sentence"])
+        return [rows["embeddings"][i] for i in order]
+
+    for original, copy in zip(vectors(BNE), vectors("copy.txt"), strict=True):
+        np.testing.assert_allclose(original, copy, atol=1e-6)
+    # An edit to one paragraph re-embeds the passage that changed, not the whole article.
+    text = (articles / FOX).read_text(encoding="utf-8")
+    assert "Syria" in text
+    (articles / FOX).write_text(text.replace("Syria", "Lebanon", 1), encoding="utf-8")
+    edited = ingest(articles, store)
+    assert edited.updated == [FOX] and 0 < edited.reused < edited.passages
+    answer = ask("What did Hussein say about mediation?", store=store)
+    assert answer.citations and not answer.abstained
 
 
 def test_binary_is_skipped_with_a_warning_and_cp1252_is_read(articles, tmp_path, caplog):
