@@ -30,7 +30,11 @@ class Weights:
     dense_with_lexical: float = 0.2  # ... with at least this dense score
     keep_within: float = 0.12  # other sentences must score this close to the best
     near_duplicate: float = 0.90  # cosine above which two sentences say the same thing
+    distinct: float = 0.03  # the best must beat the fifth best by this much (else none answers)
     cover_within: float = 0.2  # ... or this close, when it holds a question word none chosen has
+
+
+STANDOUT = 5  # the best candidate is compared with the candidate this far down
 
 
 @dataclass(frozen=True)
@@ -148,9 +152,11 @@ def pick(
 ) -> list[Pick]:
     """The best sentence and those close to it, best first, each statement once.
 
-    Nothing is picked (the answer abstains) when no sentence is evidence, or when the question
-    wants a kind of answer (a number, a date, a name) that no evidence sentence of the best
-    evidence's article holds: `fits` says whether a sentence holds it, and the lead must. A
+    Nothing is picked (the answer abstains) when no sentence is evidence, when the best does not
+    stand out (the fifth best scores within `distinct` of it: the question is on a story, but
+    no sentence of it answers more than the others do), or when the question wants a kind of
+    answer (a number, a date, a name) that no evidence sentence of the best evidence's article
+    holds: `fits` says whether a sentence holds it, and the lead must. A
     sentence further from the lead than `keep_within` (but within `cover_within`) is kept only
     when it holds a word of the question (`asked`) that no sentence kept so far holds: the
     other half of a two-part or list question. A sentence that repeats a chosen one (another
@@ -161,6 +167,8 @@ def pick(
     lead = next((c for c in evidence if fits is None or fits(c.sentence.text)), None)
     if lead is None or lead.sentence.article != story:
         return []  # the story asked about does not give it; another story's figure is no answer
+    if len(scored) >= STANDOUT and scored[0].score - scored[STANDOUT - 1].score < weights.distinct:
+        return []  # many sentences of the story are as near as the best: none of them answers
     evidence = [lead] + [c for c in evidence if c is not lead]
     floor = lead.score - weights.keep_within
     reach = lead.score - max(weights.keep_within, weights.cover_within)

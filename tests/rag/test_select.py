@@ -68,6 +68,16 @@ def test_the_lead_must_hold_the_kind_of_answer_asked_for():
     assert select.pick([no_number], 4, fits=lambda t: any(c.isdigit() for c in t)) == []
 
 
+def test_no_answer_when_the_best_sentence_does_not_stand_out():
+    flat = [
+        select.Scored(record("a", i, f"Sentence {i}.", [1, i]), 0.6 - 0.005 * i, 0.6, 0.5, 0)
+        for i in range(6)
+    ]
+    assert select.pick(flat, 4) == []
+    ahead = [select.Scored(record("a", 9, "The answer.", [0, 1]), 0.7, 0.7, 0.5, 0)] + flat
+    assert [p.chosen for p in select.pick(ahead, 4)][0] is ahead[0]
+
+
 def test_a_figure_from_another_story_is_no_answer():
     story = select.Scored(record("museum", 0, "The museum opens in LA.", [1, 0]), 0.7, 0.7, 0.5, 0)
     other = select.Scored(record("film", 3, "Ray took $74m.", [0, 1]), 0.6, 0.6, 0.3, 0)
