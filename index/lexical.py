@@ -16,6 +16,8 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 STOPWORDS = frozenset(
     """
     a about above after again against all am an and any are as at be because been before
@@ -101,5 +103,7 @@ class LexicalIndex:
         if not words or not self.ids:
             return []
         scores = self.retriever.get_scores(words)
-        top = scores.argsort()[::-1][: min(k, len(self.ids))]
+        k = min(k, len(self.ids))
+        top = np.argpartition(-scores, k - 1)[:k]  # linear, where a full sort is n log n
+        top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
