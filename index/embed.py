@@ -251,12 +251,13 @@ class Encoder:
             return self.model.encode(
                 texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
             )
-        vectors = self._token_vectors([e.ids for e in self._window.encode_batch(texts)])
-        return np.stack([_unit(v.mean(axis=0)) for v in vectors])
+        pieces = [e.ids for e in self._window.encode_batch(texts)]
+        # Pooled batch by batch: the token vectors of a whole corpus would not fit in memory.
+        return np.stack(self._token_vectors(pieces, pool=lambda v: _unit(v.mean(axis=0))))
 
-    def _token_vectors(self, pieces: list[list[int]]) -> list[np.ndarray]:
-        """Token vectors of each text (word-piece ids), batched by length as
-        sentence-transformers batches them, so padding stays small."""
+    def _token_vectors(self, pieces: list[list[int]], pool=None) -> list[np.ndarray]:
+        """Token vectors of each text (word-piece ids), or what pool makes of them, batched by
+        length as sentence-transformers batches them, so padding stays small."""
         order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i]))
         vectors: list[np.ndarray] = [np.zeros((0, 384), dtype=np.float32)] * len(pieces)
         for start in range(0, len(order), self.batch_size):
@@ -266,7 +267,8 @@ class Encoder:
                 ids[row, : len(pieces[i])] = pieces[i]
             hidden = self._hidden(ids, self.batch_threads)
             for row, i in enumerate(rows):
-                vectors[i] = hidden[row, : len(pieces[i])]
+                tokens = hidden[row, : len(pieces[i])]
+                vectors[i] = pool(tokens) if pool else tokens
         return vectors
 
     def _torch_token_vectors(self, texts: list[str]) -> list[np.ndarray]:
