@@ -10,7 +10,7 @@ from pathlib import Path
 
 from index.embed import MODEL_NAME
 from index.lexical import terms
-from index.speakers import clean_name, split_title
+from index.speakers import VERBS, clean_name, split_title
 from index.store import SentenceRecord, Store
 from rag import compose, retrieve, select
 from rag.answer import Answer
@@ -55,13 +55,16 @@ def find_people(who: str, people: dict[str, int]) -> tuple[str, list[str]]:
     found: dict[str, tuple[list[str], int]] = {}
     for raw, count in people.items():
         name = split_title(clean_name(raw))[0]
-        if name and all(w in name.lower().split() for w in wanted):
+        if name:
             names, total = found.get(name, ([], 0))
             found[name] = (names + [raw], total + count)
-    if not found:
+    matching = [name for name in found if all(w in name.lower().split() for w in wanted)]
+    if not matching:
         return "", []
-    best = max(found, key=lambda name: (len(name.split()), found[name][1]))
-    same = [n for n in found if set(n.lower().split()) <= set(best.lower().split())]
+    best = max(matching, key=lambda name: (len(name.split()), found[name][1]))
+    # "Mr Blair said" in an article that never gives his first name is "Tony Blair" too
+    words = best.lower().split()
+    same = [n for n in found if set(n.lower().split()) <= set(words) and words[-1] in n.lower()]
     return best, [raw for name in same for raw in found[name][0]]
 
 
@@ -150,17 +153,29 @@ def gather(db: Store, question: str, history, settings: Settings, filters: Filte
     if speaker and not missing:
         said = db.speaker_sentences(vector, names, SPEAKER_DEPTH, filters.where())
         topic_vector = encoder.embed_query(query.topic)
-        context = {}
-        for record in said:  # how near the whole question is, as a passage score would say
-            near = float(record.vector @ vector)
-            context[record.passage] = max(context.get(record.passage, -1.0), near)
-        scored = select.score(query.topic, topic_vector, said, context, idf=idf)
+        scored = _said_about(query.topic, topic_vector, vector, said, idf)
         reason = f"The articles quote {speaker}, but not on {query.topic.rstrip('?.! ')}."
-        return Evidence(query, kind, scored, said, reason)
+        if any(select.is_evidence(s) for s in scored):
+            return Evidence(query, kind, scored, said, reason)
+        # "Milburn claimed ...": a sentence naming them may report them without a quotation
+        hits = retrieve.passages(db, vector, query.text, settings.top_k, filters)
+        says = re.compile(rf"\b{re.escape(speaker.split()[-1])}\s+(?:{VERBS})\b")
+        named = [r for r in db.sentences_of([h.id for h in hits]) if says.search(r.text)]
+        scored = _said_about(query.topic, topic_vector, vector, said + named, idf)
+        return Evidence(query, kind, scored, said + named, reason)
     hits = retrieve.passages(db, vector, query.text, settings.top_k, filters)
     pool = db.sentences_of([h.id for h in hits])
     scored = select.score(query.text, vector, pool, {h.id: h.score for h in hits}, idf=idf)
     return Evidence(query, kind, scored, pool, missing or compose.NOT_COVERED, bool(missing))
+
+
+def _said_about(topic: str, topic_vector, vector, said, idf) -> list[select.Scored]:
+    """A speaker's sentences scored on the topic, each passage by how near the whole question is."""
+    context = {}
+    for record in said:
+        near = float(record.vector @ vector)
+        context[record.passage] = max(context.get(record.passage, -1.0), near)
+    return select.score(topic, topic_vector, said, context, idf=idf)
 
 
 def _not_in_articles(question: str, query: Query, speaker: str, named, lexical) -> str:
@@ -220,7 +235,7 @@ def candidates(evidence: Evidence) -> list[select.Scored]:
     question's words are in every sentence of that story.
     """
     scored, query = evidence.scored, evidence.query
-    if not query.speaker and query.text.endswith(" " + query.topic):
+    if joined(query):
         own = select.lexical_scores(terms(query.topic), [s.sentence.text for s in scored])
         scored = [replace(s, lexical=share) for s, share in zip(scored, own, strict=True)]
     fits = _fits(evidence)
@@ -235,8 +250,17 @@ def choose(
     """The sentences that answer, from `ranked` candidates; none when the articles cannot."""
     if evidence.blocked:
         return []
+    if joined(evidence.query):  # every sentence of the story it follows is near its words
+        weights = replace(weights, distinct=0.0)
     asked = terms(evidence.query.topic)
     return select.pick(scored, limit, weights, _fits(evidence), asked)
+
+
+def joined(query: Query) -> bool:
+    """Whether the query is a follow-up searched together with the question before it."""
+    return (
+        not query.speaker and query.text != query.topic and query.text.endswith(" " + query.topic)
+    )
 
 
 def _fits(evidence: Evidence):

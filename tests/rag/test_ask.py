@@ -4,9 +4,12 @@ import pytest
 
 from index.embed import MODEL_NAME
 from index.store import Store
-from rag import Answer, Citation, article_text, ask
+from rag import Answer, Citation, article_text, ask, select
+from rag.ask import Evidence, choose, find_people
 from rag.errors import EmptyQuestionError, StoreNotFoundError
+from rag.query import Query
 from tests.conftest import BNE, FOX
+from tests.rag.test_select import record
 
 QUESTIONS = [
     "What did Hussein say about mediation?",
@@ -155,3 +158,62 @@ def test_filters_restrict_the_articles_answers_come_from(seed_store):
     assert ask(question, store=seed_store, date_to="2024-12-31").abstained
     only = ask("What did Hussein say about mediation?", store=seed_store, articles=[FOX])
     assert all(c.article == FOX for c in only.citations + only.related)
+
+
+def test_a_surname_an_article_uses_alone_is_the_person_asked_about():
+    people = {"Tony Blair": 3, "Blair": 2, "Ian Blair": 1, "Tony": 1}
+    assert find_people("Tony Blair", people) == ("Tony Blair", ["Tony Blair", "Blair"])
+    assert find_people("Blair", people)[0] == "Tony Blair"  # the one quoted most
+    assert find_people("Gordon Brown", people) == ("", [])
+
+
+ELECTION = (
+    "Tory candidate quits over remark\n\n"
+    "A Conservative election challenger is quitting after being quoted as wanting a "
+    '"period of creative destruction in the public services".\n\n'
+    "Danny Kruger had been due to take on the prime minister in Sedgefield. Labour election "
+    "coordinator Alan Milburn claimed Mr Kruger's remark revealed the Tory agenda for cuts "
+    'to public services. Tory leader Michael Howard accepted his decision "with regret".\n'
+)
+CAMPAIGN = (
+    "Labour launches its campaign\n\n"
+    "Labour has launched its election campaign in the north of England.\n\n"
+    '"We will fight for every vote in every seat," Alan Milburn said. The party\'s posters '
+    "went up in forty towns on Monday.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def election_store(tmp_path_factory):
+    from index import ingest
+
+    folder = tmp_path_factory.mktemp("election")
+    (folder / "quits.txt").write_text(ELECTION, encoding="utf-8")
+    (folder / "campaign.txt").write_text(CAMPAIGN, encoding="utf-8")
+    store = tmp_path_factory.mktemp("election-store")
+    ingest(folder, store)
+    return store
+
+
+def test_a_speaker_reported_without_a_quotation_still_answers(election_store):
+    answer = ask(
+        "According to Alan Milburn, what did Kruger's remark reveal?", store=election_store
+    )
+    assert not answer.abstained
+    assert any("revealed the Tory agenda" in c.quote for c in answer.citations)
+    elsewhere = ask("What did Alan Milburn say about the Sedgefield weather?", store=election_store)
+    assert elsewhere.abstained
+
+
+def test_a_joined_follow_up_is_not_held_to_standing_out_from_its_story():
+    flat = [
+        select.Scored(
+            record("a", i, f"Sentence {i} of the story.", [1, 0.01 * i]), 0.5, 0.6, 0.5, 0.5
+        )
+        for i in range(6)
+    ]
+    weights = select.Weights()
+    follow_up = Query("Why was Yili's boss detained? Who might go?", "Who might go?")
+    alone = Query("Who might go?", "Who might go?")
+    assert choose(Evidence(follow_up, "", flat, [], ""), flat, 4, weights)
+    assert choose(Evidence(alone, "", flat, [], ""), flat, 4, weights) == []
