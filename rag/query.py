@@ -15,11 +15,16 @@ _SAY = (
     r"(?:say|said|think|tell|told|claim|argue|note|describe|mean|believe|feel|add|comment|"
     r"announce|warn|predict|reveal|suggest|stress|highlight|emphasi[sz]e|explain|remark|state)"
 )
+# Who was told, not what: "What did Pal tell reporters it wanted?"
+_LISTENER = (
+    r"(?<=tell|told)\s+(?:reporters|journalists|the\s+(?:press|media|court|audience|crowd)"
+    r"|(?:him|her|them|us|me|(?-i:[A-Z][\w.-]*))(?=\s+(?:about|on|regarding|concerning)\b))"
+)
 _ABOUT = r"(?:about|on|regarding|of|concerning|in relation to|when it comes to)"
 SPEAKER_QUESTIONS = [
     re.compile(
         rf"^(?:and\s+|so\s+|but\s+)?(?:what|how)\s+(?:else\s+)?(?:did|does|do|has|have|had)\s+{_WHO}"
-        rf"\s+{_SAY}\w*(?:\s+{_ABOUT})?\s*(?P<topic>.*?)[?.!]*$",
+        rf"\s+{_SAY}\w*(?:{_LISTENER})?(?:\s+{_ABOUT})?\s*(?P<topic>.*?)[?.!]*$",
         re.I,
     ),
     re.compile(

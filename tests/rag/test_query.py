@@ -17,6 +17,10 @@ from rag.query import Query, entities, expects, fits, parse, resolve
         ("What is Hussein's view on ISIS?", "Hussein", "ISIS"),
         ("Did Hussein say anything about Turkey?", "Hussein", "Turkey"),
         ("What will Iraq supply to Syria?", "", "What will Iraq supply to Syria?"),
+        # who was told is not the topic
+        ("What did Pal tell reporters it wanted to do?", "Pal", "it wanted to do"),
+        ("What did Hussein tell Reuters about Syria?", "Hussein", "Syria"),
+        ("What did she tell her mother?", "she", "her mother"),
     ],
 )
 def test_parse_finds_speaker_and_topic(question, speaker, topic):
