@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -129,6 +129,7 @@ class Evidence:
         pool: every candidate sentence record, for merging neighbours into spans.
         reason: what the answer says when nothing is cited.
         blocked: the articles cannot answer (a person or name they never quote or use).
+        idf: the corpus's inverse document frequency of a term, for rescoring words.
     """
 
     query: Query
@@ -137,6 +138,7 @@ class Evidence:
     pool: list[SentenceRecord]
     reason: str
     blocked: bool = False
+    idf: Callable[[str], float] | None = None
 
 
 def gather(db: Store, question: str, history, settings: Settings, filters: Filters) -> Evidence:
@@ -160,13 +162,14 @@ def gather(db: Store, question: str, history, settings: Settings, filters: Filte
         # "Milburn claimed ...": a sentence naming them may report them without a quotation
         hits = retrieve.passages(db, vector, query.text, settings.top_k, filters)
         says = re.compile(rf"\b{re.escape(speaker.split()[-1])}\s+(?:{VERBS})\b")
-        named = [r for r in db.sentences_of([h.id for h in hits]) if says.search(r.text)]
+        named = [r for r in db.sentences_of(hits) if says.search(r.text)]
         scored = _said_about(query.topic, topic_vector, vector, said + named, idf)
         return Evidence(query, kind, scored, said + named, reason)
     hits = retrieve.passages(db, vector, query.text, settings.top_k, filters)
-    pool = db.sentences_of([h.id for h in hits])
+    pool = db.sentences_of(hits)
     scored = select.score(query.text, vector, pool, {h.id: h.score for h in hits}, idf=idf)
-    return Evidence(query, kind, scored, pool, missing or compose.NOT_COVERED, bool(missing))
+    reason = missing or compose.NOT_COVERED
+    return Evidence(query, kind, scored, pool, reason, bool(missing), idf)
 
 
 def _said_about(topic: str, topic_vector, vector, said, idf) -> list[select.Scored]:
@@ -236,7 +239,9 @@ def candidates(evidence: Evidence) -> list[select.Scored]:
     """
     scored, query = evidence.scored, evidence.query
     if joined(query):
-        own = select.lexical_scores(terms(query.topic), [s.sentence.text for s in scored])
+        own = select.lexical_scores(
+            terms(query.topic), [s.sentence.text for s in scored], evidence.idf
+        )
         scored = [replace(s, lexical=share) for s, share in zip(scored, own, strict=True)]
     fits = _fits(evidence)
     if fits:
