@@ -148,7 +148,7 @@ _DATE = re.compile(
     re.I,
 )
 _NAME = re.compile(
-    r"^(?:and\s+)?who\b(?!\s+(?:is|was|are|were)\s+[A-Z])"
+    r"^(?:and\s+)?who\b(?!\s+(?:is|was|are|were)\s+(?-i:[A-Z]))"
     r"|\bwhat (?:is|was) the name\b|\bname the\b|^(?:and\s+)?which\s+(?!of\b)\w+",
     re.I,
 )

@@ -156,7 +156,8 @@ def pick(
     stand out (the fifth best scores within `distinct` of it: the question is on a story, but
     no sentence of it answers more than the others do), or when the question wants a kind of
     answer (a number, a date, a name) that no evidence sentence of the best evidence's article
-    holds: `fits` says whether a sentence holds it, and the lead must. A
+    holds: `fits` says whether a sentence holds it; the lead must, and of the sentences that do
+    not, only the best evidence is cited (it says what the figure or name is of). A
     sentence further from the lead than `keep_within` (but within `cover_within`) is kept only
     when it holds a word of the question (`asked`) that no sentence kept so far holds: the
     other half of a two-part or list question. A sentence that repeats a chosen one (another
@@ -169,7 +170,7 @@ def pick(
         return []  # the story asked about does not give it; another story's figure is no answer
     if len(scored) >= STANDOUT and scored[0].score - scored[STANDOUT - 1].score < weights.distinct:
         return []  # many sentences of the story are as near as the best: none of them answers
-    evidence = [lead] + [c for c in evidence if c is not lead]
+    best, evidence = evidence[0], [lead] + [c for c in evidence if c is not lead]
     floor = lead.score - weights.keep_within
     reach = lead.score - max(weights.keep_within, weights.cover_within)
     picks: list[Pick] = []
@@ -178,6 +179,8 @@ def pick(
         if candidate.score < reach:
             break
         held = set(terms(candidate.sentence.text))
+        if fits is not None and candidate is not best and not fits(candidate.sentence.text):
+            continue  # it cannot hold the name, number or date asked for
         if candidate.score < floor and not (wanted & held) - covered:
             continue
         twin = next(

@@ -62,6 +62,7 @@ def test_a_demonstrative_or_the_one_makes_a_follow_up(question):
         ("Who backs the PMF?", "name"),
         ("What is the name of the Syrian minister?", "name"),
         ("Who is Inna Rudolf?", ""),
+        ("Who is taking over from Philippe Camus?", "name"),
         ("Why is the region tense?", ""),
         ("How much will the adaptor cost?", "money"),
         ("How much prize money did she collect?", "money"),

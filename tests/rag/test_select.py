@@ -68,6 +68,14 @@ def test_the_lead_must_hold_the_kind_of_answer_asked_for():
     assert select.pick([no_number], 4, fits=lambda t: any(c.isdigit() for c in t)) == []
 
 
+def test_a_sentence_that_cannot_hold_the_kind_asked_for_is_not_cited():
+    number = select.Scored(record("a", 0, "They are in May 2025.", [1, 0]), 0.7, 0.7, 0.6, 0.5)
+    words = select.Scored(record("a", 1, "Elections are coming.", [0, 1]), 0.68, 0.7, 0.6, 0.5)
+    other = select.Scored(record("a", 2, "Polls open at 7am.", [1, 1]), 0.66, 0.7, 0.6, 0.5)
+    picks = select.pick([number, words, other], 4, fits=lambda t: any(c.isdigit() for c in t))
+    assert [p.chosen for p in picks] == [number, other]
+
+
 def test_no_answer_when_the_best_sentence_does_not_stand_out():
     flat = [
         select.Scored(record("a", i, f"Sentence {i}.", [1, i]), 0.6 - 0.005 * i, 0.6, 0.5, 0)
