@@ -30,7 +30,10 @@ TITLES = (
     "minister|president|secretary|senator|governor|general|chancellor|ambassador|spokesman|"
     "spokeswoman|spokesperson|chairman|chairwoman|chair|executive|director|mr|mrs|ms|dr|sir|"
     "lord|lady|professor|prof|king|queen|prince|coach|manager|leader|boss|mayor|judge|analyst|"
-    "senior|former|acting|vice|iraqi|iranian|us|u\\.s\\.|british|uk|american|syrian|saudi"
+    "senior|former|acting|vice|iraqi|iranian|us|u\\.s\\.|british|uk|american|syrian|saudi|"
+    "new|shadow|mp|mep|mps|tory|labour|conservative|liberal|democrat|lib|dem|french|german|"
+    "welsh|scottish|irish|european|eu|co-chairman|co-founder|founder|head|editor|economist|"
+    "official|analyst|expert|striker|captain|player"
 )
 ROLES = (
     "minister|president|secretary|senator|governor|chancellor|ambassador|spokesman|spokeswoman|"
@@ -49,9 +52,14 @@ QUOTE_THEN_SPEAKER = re.compile(
     rf"[{_Q}][^{_Q}]+[,.?!]\s*[{_Q}]\s*(?:(?P<who>{_NAME}|he|she|the\s+[\w\s-]{{0,30}}?\b(?:{ROLES}))\s+(?:{VERBS})\b"
     rf"|(?:{VERBS})\s+(?P<who2>{_NAME}))"
 )
+_OPENERS = r"A|An|The|But|And|In|At|As|On|For|If|When|While|After|Before|With|By|From|Its|His|Her"
+_ROLE_THEN_NAME = (  # "Tory leader Michael Howard", "Liberal Democrat spokeswoman Sandra Gidley"
+    rf"(?!(?:{_OPENERS})\b){_CAP}(?:\s+{_CAP}){{0,2}}\s+(?:[a-z][\w-]*\s+){{0,2}}?"
+    rf"(?i:{ROLES}|{TITLES})\s+{_NAME}"
+)
 LEADING_SPEAKER = re.compile(
     rf"^(?:(?:Regarding|On|About|Asked about|Speaking)\b[^,]*,\s*)?"
-    rf"(?P<who>{_NAME}|He|She|The\s+[\w\s-]{{0,30}}?\b(?:{ROLES}))"
+    rf"(?P<who>{_ROLE_THEN_NAME}|{_NAME}|He|She|The\s+[\w\s-]{{0,30}}?\b(?:{ROLES}))"
     rf"(?:\s*,[^,]{{1,90}},)?(?:\s+(?!(?:{VERBS})\b)[\w'’-]+){{0,9}}?\s*,?\s+(?P<verb>{VERBS})\b"
 )
 INNER_SPEAKER = re.compile(rf",\s+(?P<who>{_NAME})\s+(?:{VERBS})\b")
@@ -63,6 +71,11 @@ NOT_PEOPLE = {
     "the", "it", "this", "that", "they", "we", "i", "there", "reuters", "ap", "afp", "bbc",
     "officials", "analysts", "experts", "critics", "sources", "police", "baghdad", "washington",
     "tehran", "london", "iraq", "iran", "syria", "israel", "hamas", "hezbollah", "isis",
+    "a", "an", "but", "and", "in", "at", "as", "on", "for", "if", "when", "while", "after",
+    "before", "with", "by", "from", "its", "his", "her", "their", "one", "some", "many", "most",
+    "tory", "tories", "labour", "conservative", "conservatives", "liberal", "democrat",
+    "democrats", "dem", "dems", "shadow", "government", "ministry", "reserve", "commission",
+    "council", "committee", "union", "court", "company", "firm", "bank", "party", "group",
 }  # fmt: skip
 
 
@@ -111,8 +124,16 @@ def split_title(phrase: str) -> tuple[str, set[str]]:
     """Take titles off a name: "Foreign Minister Fuad Hussein" -> "Fuad Hussein", its roles."""
     words = phrase.replace("’", "'").split()
     roles = set()
-    while len(words) > 1 and _TITLE_WORD.match(words[0].rstrip(".")):
-        roles.add(words.pop(0).lower().rstrip("."))
+    # The name follows the last title word: "Lifelong Learning Minister Jim Wallace".
+    last = max(
+        (i for i, word in enumerate(words[:-1]) if _TITLE_WORD.match(word.rstrip("."))),
+        default=-1,
+    )
+    if last >= 0:
+        roles = {
+            w.lower().rstrip(".") for w in words[: last + 1] if _TITLE_WORD.match(w.rstrip("."))
+        }
+        words = words[last + 1 :]
     while words and words[-1].endswith("'s"):
         words.pop()
     return " ".join(words), roles

@@ -128,7 +128,7 @@ class Store:
 
     def manifest(self) -> dict[str, ArticleState]:
         """Every article in the store with its content hash and whether its write completed."""
-        rows = self.articles.get(include=["metadatas"])
+        rows = _read_all(self.articles, ["metadatas"])
         return {
             id_: ArticleState(meta.get("hash", ""), bool(meta.get("complete")))
             for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True)
@@ -346,7 +346,7 @@ class Store:
 
     def passage_texts(self) -> tuple[list[str], list[str]]:
         """Ids and encoder inputs (title line, then text) of every passage, for the BM25 index."""
-        rows = self.passages.get(include=["documents", "metadatas"])
+        rows = _read_all(self.passages, ["documents", "metadatas"])
         texts = [
             f"{meta.get('title', '')}\n{text}"
             for meta, text in zip(rows["metadatas"], rows["documents"], strict=True)
@@ -452,7 +452,7 @@ class Store:
         invalidates it."""
         generation = self.generation()
         if self._catalog is None or self._catalog[0] != generation:
-            rows = self.articles.get(include=["metadatas"])
+            rows = _read_all(self.articles, ["metadatas"])
             articles = {
                 id_: _article_from_row(id_, "", meta)
                 for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True)
@@ -521,6 +521,18 @@ def _client(path: Path, chroma_url: str | None):
             f"(`chroma run --path DIR --port {url.port or 8000}`) or leave out --chroma-url"
         ) from None
     return client
+
+
+def _read_all(collection, include: list[str], page: int = 5000) -> dict:
+    """Every row of a collection, read a page at a time: one get of them all fails in Chroma's
+    SQLite ("too many SQL variables") past about 32,000 rows."""
+    rows: dict[str, list] = {"ids": [], **{column: [] for column in include}}
+    while True:
+        got = collection.get(include=include, limit=page, offset=len(rows["ids"]))
+        for column in rows:
+            rows[column].extend(got[column])
+        if len(got["ids"]) < page:
+            return rows
 
 
 def _records(rows: dict) -> list[SentenceRecord]:

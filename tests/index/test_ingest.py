@@ -189,3 +189,15 @@ def test_sigkill_halfway_then_rerun_leaves_a_complete_store_without_duplicates(t
     assert len(passage_ids) == len(set(passage_ids))
     assert sum(a.sentences.__len__() for a in db.list_articles()) == len(keys)
     assert not ask("What did Hussein say about mediation?", store=store).abstained
+
+
+def test_whole_collections_are_read_a_page_at_a_time(seed_store):
+    """Reading every row pages through Chroma (one get of 32,000+ rows fails in its SQLite)."""
+    from index.store import _read_all
+
+    db = stored(seed_store)
+    paged = _read_all(db.passages, ["documents", "metadatas"], page=3)
+    whole = db.passages.get(include=["documents", "metadatas"])
+    assert sorted(paged["ids"]) == sorted(whole["ids"]) and len(paged["ids"]) > 3
+    texts = dict(zip(paged["ids"], paged["documents"], strict=True))
+    assert texts == dict(zip(whole["ids"], whole["documents"], strict=True))

@@ -52,6 +52,8 @@ def test_named_but_unquoted_people_are_kept_apart():
         ("Iraqi Foreign Minister Fuad Hussein", "Fuad Hussein", {"iraqi", "foreign", "minister"}),
         ("Mr Camus", "Camus", {"mr"}),
         ("Hussein", "Hussein", set()),
+        ("Lifelong Learning Minister Jim Wallace", "Jim Wallace", {"minister"}),
+        ("Labour MP Stephen Pound", "Stephen Pound", {"labour", "mp"}),
     ],
 )
 def test_split_title(phrase, name, roles):
@@ -68,3 +70,16 @@ def test_surname_resolves_to_the_full_name_and_openers_are_not_names():
         ]
     )
     assert speakers == ["", "Philippe Camus", "Noel Forgeard", "Noel Forgeard"]
+
+
+def test_parties_roles_and_sentence_openers_are_not_speakers():
+    speakers, _ = attribute(
+        [
+            "Tory leader Michael Howard said the plan would fail.",
+            'Liberal Democrat spokeswoman Sandra Gidley said: "It is not enough."',
+            "But the company has said it intends to take action.",
+            "A leading expert on the economy says the plan is desperate.",
+            "In its report the committee said it was deeply concerned.",
+        ]
+    )
+    assert speakers == ["Michael Howard", "Sandra Gidley", "", "", ""]
