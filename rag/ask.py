@@ -10,7 +10,7 @@ from pathlib import Path
 
 from index.embed import MODEL_NAME
 from index.lexical import terms
-from index.speakers import VERBS, clean_name, split_title
+from index.speakers import ROLES, VERBS, clean_name, split_title
 from index.store import SentenceRecord, Store
 from rag import compose, retrieve, select
 from rag.answer import Answer
@@ -21,6 +21,7 @@ from rag.retrieve import Filters
 from rag.settings import Settings
 
 SPEAKER_DEPTH = 12  # sentences of the asked-about speaker scored against the topic
+_ROLE = re.compile(rf"(?:{ROLES})s?", re.I)
 
 
 @lru_cache(maxsize=8)
@@ -50,8 +51,8 @@ def find_people(who: str, people: dict[str, int]) -> tuple[str, list[str]]:
         w.lower().removesuffix("'s").removesuffix("’s")
         for w in split_title(clean_name(who))[0].split()
     ]
-    if not wanted:
-        return "", []
+    if not wanted or all(_ROLE.fullmatch(w) for w in wanted):
+        return "", []  # "Kraft's senior vice president" names a role, not whom it is
     found: dict[str, tuple[list[str], int]] = {}
     for raw, count in people.items():
         name = split_title(clean_name(raw))[0]

@@ -165,6 +165,9 @@ def test_a_surname_an_article_uses_alone_is_the_person_asked_about():
     assert find_people("Tony Blair", people) == ("Tony Blair", ["Tony Blair", "Blair"])
     assert find_people("Blair", people)[0] == "Tony Blair"  # the one quoted most
     assert find_people("Gordon Brown", people) == ("", [])
+    presidents = {"Argentina's President": 2, "Tony Blair": 1}
+    assert find_people("kraft's senior vice president", presidents) == ("", [])
+    assert find_people("the president", presidents) == ("", [])  # a role is not a name
 
 
 ELECTION = (
