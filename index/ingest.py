@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from dataclasses import replace as with_fields
 from pathlib import Path
@@ -28,7 +29,7 @@ log = logging.getLogger("index")
 
 # Part of every article's fingerprint: bump it when cleaning or splitting changes, and the next
 # ingest redoes every article instead of keeping ones made by the old code.
-PIPELINE = "4"
+PIPELINE = "5"
 
 
 @dataclass(frozen=True)
@@ -127,22 +128,28 @@ def ingest(
     if todo:
         encoder = settings.encoder()
         bar = _progress(len(todo), progress)
-        for start in range(0, len(todo), settings.chunk_articles):
-            chunk = todo[start : start + settings.chunk_articles]
-            articles, chunk_passages = [], []
-            for source in chunk:
-                article = with_speakers(split(clean(source)))
-                if not article.sentences:
-                    skipped.append(Skip(source.id, "no article text left after cleaning"))
-                    log.warning("skipped %s: no article text left after cleaning", source.id)
-                    continue
-                articles.append(article)
-                chunk_passages.extend(
-                    group_passages(article, encoder.count_tokens, encoder.hard_limit)
-                )
-            reused += _embed_and_write(db, encoder, articles, chunk_passages)
-            count += len(chunk_passages)
-            bar.update(len(chunk))
+        size = settings.chunk_articles
+        chunks = [todo[start : start + size] for start in range(0, len(todo), size)]
+        # A worker thread prepares the next chunk (clean, split, look up stored vectors) and
+        # writes the last one while this thread embeds: the encoder releases the GIL, so that
+        # Python work fills what the encoder leaves of the CPU. Every store call is on the
+        # worker, in order, so each chunk is still written whole before the next one.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as worker:
+            prepared = worker.submit(_prepare, db, encoder, chunks[0])
+            written = None
+            for number in range(len(chunks)):
+                batch = prepared.result()
+                if number + 1 < len(chunks):
+                    prepared = worker.submit(_prepare, db, encoder, chunks[number + 1])
+                vectors = _embed(encoder, batch)
+                if written:
+                    written.result()  # a failed write stops the ingest here
+                written = worker.submit(db.write, *vectors)
+                skipped.extend(batch.skips)
+                count += len(batch.passages)
+                reused += len(batch.keys) - len(batch.fresh)
+                bar.update(len(chunks[number]))
+            written.result()
         bar.close()
         encoder.prepare_queries()  # once per machine: the first question need not wait for it
     refresh_lexical(db)
@@ -162,15 +169,35 @@ def ingest(
     )
 
 
-def _embed_and_write(
-    db: Store, encoder: Encoder, articles: list[Article], passages: list[Passage]
-) -> int:
-    """Embed the passages whose text the store does not hold yet, write them all; returns how
-    many were reused.
+@dataclass(frozen=True)
+class _Batch:
+    """A chunk of articles ready to embed: passages, what their vectors depend on (keys), the
+    vectors the store already holds, and the rows still to embed."""
+
+    articles: list[Article]
+    passages: list[Passage]
+    spans: list[tuple[tuple[int, int], ...]]
+    keys: list[str]
+    known: dict[str, tuple[np.ndarray, np.ndarray]]
+    fresh: dict[str, int]  # key -> row of the first passage with it
+    skips: list[Skip]
+
+
+def _prepare(db: Store, encoder: Encoder, sources: list[Source]) -> _Batch:
+    """Clean, split and attribute a chunk's articles, and find which passages need embedding.
 
     A passage's vectors depend only on what the encoder sees, so a renamed file, a copy, or the
     unchanged paragraphs of an edited article cost no encoder time.
     """
+    articles, passages, skips = [], [], []
+    for source in sources:
+        article = with_speakers(split(clean(source)))
+        if not article.sentences:
+            skips.append(Skip(source.id, "no article text left after cleaning"))
+            log.warning("skipped %s: no article text left after cleaning", source.id)
+            continue
+        articles.append(article)
+        passages.extend(group_passages(article, encoder.count_tokens, encoder.hard_limit))
     # Sentence spans relative to what the encoder sees (the title line, then the passage).
     spans = []
     for passage in passages:
@@ -178,17 +205,24 @@ def _embed_and_write(
         spans.append(tuple((s + offset, e + offset) for s, e in passage.sentence_spans))
     keys = [embedding_key(p.embed_text, s) for p, s in zip(passages, spans, strict=True)]
     known = db.vectors_for(keys)
-    todo = {}  # key -> row of the first passage with it
+    fresh: dict[str, int] = {}
     for row, key in enumerate(keys):
         if key not in known:
-            todo.setdefault(key, row)
-    fresh_vectors, fresh_sentences = encoder.embed_passages(
-        [passages[row].embed_text for row in todo.values()], [spans[row] for row in todo.values()]
+            fresh.setdefault(key, row)
+    return _Batch(articles, passages, spans, keys, known, fresh, skips)
+
+
+def _embed(encoder: Encoder, batch: _Batch) -> tuple:
+    """The arguments of Store.write for a batch: its passages embedded where not known."""
+    rows = list(batch.fresh.values())
+    vectors, sentences = encoder.embed_passages(
+        [batch.passages[row].embed_text for row in rows], [batch.spans[row] for row in rows]
     )
-    known.update(zip(todo, zip(fresh_vectors, fresh_sentences, strict=True), strict=True))
-    passage_vectors = np.stack([known[key][0] for key in keys]) if keys else fresh_vectors
-    db.write(articles, passages, passage_vectors, [known[key][1] for key in keys], keys)
-    return len(keys) - len(todo)
+    known = dict(batch.known)
+    known.update(zip(batch.fresh, zip(vectors, sentences, strict=True), strict=True))
+    passage_vectors = np.stack([known[k][0] for k in batch.keys]) if batch.keys else vectors
+    sentence_vectors = [known[k][1] for k in batch.keys]
+    return batch.articles, batch.passages, passage_vectors, sentence_vectors, batch.keys
 
 
 def embedding_key(text: str, spans) -> str:

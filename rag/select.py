@@ -168,8 +168,14 @@ def pick(
     lead = next((c for c in evidence if fits is None or fits(c.sentence.text)), None)
     if lead is None or lead.sentence.article != story:
         return []  # the story asked about does not give it; another story's figure is no answer
-    if len(scored) >= STANDOUT and scored[0].score - scored[STANDOUT - 1].score < weights.distinct:
-        return []  # many sentences of the story are as near as the best: none of them answers
+    # Many different sentences as near as the best: none of them answers. A statement that
+    # several articles repeat word for word (a syndicated story) counts once.
+    different = list({" ".join(c.sentence.text.split()): c for c in reversed(scored)}.values())
+    different.sort(key=lambda c: -c.score)
+    if len(different) >= STANDOUT and (
+        different[0].score - different[STANDOUT - 1].score < weights.distinct
+    ):
+        return []
     best, evidence = evidence[0], [lead] + [c for c in evidence if c is not lead]
     floor = lead.score - weights.keep_within
     reach = lead.score - max(weights.keep_within, weights.cover_within)
