@@ -55,7 +55,7 @@ def find_people(who: str, people: dict[str, int]) -> tuple[str, list[str]]:
         return "", []  # "Kraft's senior vice president" names a role, not whom it is
     found: dict[str, tuple[list[str], int]] = {}
     for raw, count in people.items():
-        name = split_title(clean_name(raw))[0]
+        name = _plain_name(raw)
         if name:
             names, total = found.get(name, ([], 0))
             found[name] = (names + [raw], total + count)
@@ -67,6 +67,12 @@ def find_people(who: str, people: dict[str, int]) -> tuple[str, list[str]]:
     words = best.lower().split()
     same = [n for n in found if set(n.lower().split()) <= set(words) and words[-1] in n.lower()]
     return best, [raw for name in same for raw in found[name][0]]
+
+
+@lru_cache(maxsize=1 << 16)
+def _plain_name(raw: str) -> str:
+    """A recorded name without titles or openers, worked out once per name per process."""
+    return split_title(clean_name(raw))[0]
 
 
 def ask(
