@@ -1,10 +1,21 @@
-"""Ingest time and ask() latency on the sample articles and on 500 BBC articles.
+"""Ingest and ask() at every size: the sample articles, 500 and all 2,225 BBC articles, and a
+synthetic ~9,000 (the BBC corpus four times over, ids changed).
 
-Prints a table and writes benchmarks/results/ingest_ask.json. The BBC corpus is read from
-../shared/corpora/bbc (or $BBC_CORPUS) and skipped with a message when absent; it is copied to a
-temp folder, never into the project.
+Per corpus, each in a process of its own so that its peak RSS is its own: ingest wall time,
+articles/s and word pieces/s; re-ingest of the unchanged corpus; ask() p50/p95 warm; cold start
+(a new process, to its first answer) and that process's peak RSS; store size. Side by side, on the
+same articles: (a) the bare encoder on exactly the passages ingest embedded, the floor for
+ingestion with this model; (b) llama-index's default pipeline (SimpleDirectoryReader,
+VectorStoreIndex defaults, the same MiniLM through HuggingFaceEmbedding, Chroma, top-k 2; no LLM):
+its ingestion and its retrieval per question. The machine is shared and noisy, so ratios are
+printed beside the times.
 
-    .venv/bin/python benchmarks/ingest_ask.py [--bbc-articles 500]
+The BBC corpus is read from ../shared/corpora/bbc (or --bbc / $BBC_CORPUS) and skipped with a
+message when absent; it is copied to a temp folder, never into the project. The synthetic corpus
+is ingested into a copy of the 2,225-article store: its passages' vectors are already there, so it
+measures writing and answering at that size, not the encoder (the row says how many were reused).
+
+    .venv/bin/python benchmarks/ingest_ask.py [--corpora seed bbc500 bbc2225 synthetic]
 """
 
 from __future__ import annotations
@@ -12,135 +23,280 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CORPORA = ("seed", "bbc500", "bbc2225", "synthetic")
+COPIES = 4  # the synthetic corpus: the BBC corpus this many times
 SEED_QUESTIONS = [
-    "What did Hussein say about mediation?",
-    "What will Iraq supply to Syria?",
-    "Who is Inna Rudolf?",
-    "Why is Iraq worried about ISIS?",
-    "What is the capital of France?",
-    "Does Hussein think Iraq is the next target?",
-    "When do elections take place in Iraq?",
-    "What did Caroline Rose note?",
+    {"question": "What did Hussein say about mediation?"},
+    {"question": "What will Iraq supply to Syria?"},
+    {"question": "Who is Inna Rudolf?"},
+    {"question": "Why is Iraq worried about ISIS?"},
+    {"question": "What is the capital of France?"},
+    {"question": "Does Hussein think Iraq is the next target?"},
+    {"question": "When do elections take place in Iraq?"},
+    {"question": "What did Caroline Rose note?"},
+    {"question": "And what did he say about ISIS?", "history": ["What did Hussein say?"]},
 ]
+COLD_START = """
+import json, resource, sys, time
+began = time.perf_counter()
+from rag import ask
+answer = ask(sys.argv[1], store=sys.argv[2])
+print(json.dumps({"seconds": time.perf_counter() - began, "cited": len(answer.citations),
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
 
 
-def bbc_subset(corpus: Path, count: int, into: Path) -> list[str]:
-    """The first count/5 articles of each category, copied; their titles become questions."""
-    categories = sorted(p for p in corpus.iterdir() if p.is_dir())
-    per = count // len(categories)
-    titles = []
-    for category in categories:
-        (into / category.name).mkdir(parents=True)
-        for path in sorted(category.glob("*.txt"))[:per]:
-            shutil.copy(path, into / category.name / path.name)
-            title = path.read_text(encoding="latin-1").splitlines()[0].strip()
-            titles.append(f"What happened: {title}?")
-    return titles
+def bbc_questions() -> list[dict]:
+    """The BBC dev set's questions (follow-ups with their history): a realistic mix of kinds."""
+    rows = (ROOT / "evals" / "datasets" / "bbc_dev.jsonl").read_text().splitlines()
+    return [
+        {"question": item["question"], "history": item.get("history") or []}
+        for item in map(json.loads, rows)
+    ]
 
 
-def measure(name: str, folder: Path, questions: list[str], repeats: int) -> dict:
+def prepare(name: str, bbc: Path, into: Path) -> Path:
+    """The folder of articles for a corpus, copied into `into` (BBC: the category folders only)."""
+    if name == "seed":
+        return ROOT / "data" / "articles"
+    folder = into / name
+    copies = COPIES if name == "synthetic" else 1
+    for category in sorted(p for p in bbc.iterdir() if p.is_dir()):
+        files = sorted(category.glob("*.txt"))
+        if name == "bbc500":
+            files = files[: 500 // 5]
+        for copy in range(copies):  # the first copy keeps the corpus's ids
+            target = folder / (f"copy{copy}" if copy else "") / category.name
+            target.mkdir(parents=True)
+            for path in files:
+                shutil.copy(path, target / path.name)
+    return folder
+
+
+def measure(name: str, folder: Path, store: Path, questions: list[dict], repeats: int) -> dict:
+    """Ingest, re-ingest, bare encoder and warm asks, in this process (see `main`)."""
+    import bm25s  # noqa: F401 - libraries are imported before the clock starts, as for llama-index
+    import chromadb  # noqa: F401
+    import llama_index.vector_stores.chroma  # noqa: F401
+    import nltk  # noqa: F401
+    import onnxruntime  # noqa: F401
+
     from index import ingest
     from index.store import Store
     from rag import ask
     from rag.settings import Settings
 
-    store = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     began = time.perf_counter()
-    report = ingest(folder, store)
+    report = ingest(folder, store, replace=True)
     ingest_s = time.perf_counter() - began
     began = time.perf_counter()
     again = ingest(folder, store)
     reingest_s = time.perf_counter() - began
-    assert again.passages == 0
+    assert again.passages == 0, "an unchanged corpus was embedded again"
+    ingest_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    # The bare encoder on exactly the passages we embedded: the floor for ingestion.
-    settings = Settings.from_env()
-    encoder = settings.encoder()
-    rows = Store(store, encoder.name).passages.get(include=["metadatas", "documents"])
-    texts = [
-        f"{m['title']}\n{d}" if m["title"] else d
-        for m, d in zip(rows["metadatas"], rows["documents"], strict=True)
-    ]
-    import torch
+    # The bare encoder's work: each distinct passage once (the store was empty, except for the
+    # synthetic corpus, whose passages were all there already). Ingest may have embedded a few
+    # twice: duplicates in chunks written while it embedded are not seen in time.
+    encoder = Settings.from_env().encoder()
+    embedded = report.passages - report.reused
+    bare_s = pieces = None
+    if embedded:
+        rows = Store(store, encoder.name).passages.get(include=["metadatas", "documents"])
+        texts = {
+            m["key"]: f"{m['title']}\n{d}" if m["title"] else d
+            for m, d in zip(rows["metadatas"], rows["documents"], strict=True)
+        }
+        pieces = sum(encoder.count_tokens(list(texts.values()))) + 2 * len(texts)  # [CLS], [SEP]
+        began = time.perf_counter()
+        encoder.embed(list(texts.values()))  # the same passages, through the encoder alone
+        bare_s = time.perf_counter() - began
 
-    torch.set_num_threads(encoder.batch_threads)
-    began = time.perf_counter()
-    encoder.embed(texts)
-    encoder_s = time.perf_counter() - began
-    torch.set_num_threads(encoder.threads)
-
-    ask(questions[0], store=store)  # warm: model and store loaded
+    ask(questions[0]["question"], store=store)  # warm: model and store loaded
     latencies, abstained = [], 0
     for _ in range(repeats):
-        for question in questions:
+        for item in questions:
             began = time.perf_counter()
-            answer = ask(question, store=store)
+            answer = ask(item["question"], history=item.get("history"), store=store)
             latencies.append((time.perf_counter() - began) * 1000)
             abstained += answer.abstained
     latencies.sort()
-    size = sum(f.stat().st_size for f in store.rglob("*") if f.is_file())
-    shutil.rmtree(store)
-    articles = len(report.added)
+    ingested = len(report.added) + len(report.updated)
     return {
         "corpus": name,
-        "articles": articles,
+        "articles": ingested + len(report.unchanged),
         "passages": report.passages,
+        "reused": report.reused,
+        "embedded": embedded,
         "ingest_s": round(ingest_s, 2),
-        "articles_per_s": round(articles / ingest_s, 1),
-        "bare_encoder_s": round(encoder_s, 2),
-        "ingest_over_encoder": round(ingest_s / encoder_s, 2),
-        "reingest_unchanged_s": round(reingest_s, 3),
+        "articles_per_s": round(ingested / ingest_s, 1),
+        "pieces_per_s": round(pieces / ingest_s) if pieces else None,
+        "bare_encoder_s": round(bare_s, 2) if bare_s else None,
+        "ingest_over_encoder": round(ingest_s / bare_s, 2) if bare_s else None,
+        "reingest_s": round(reingest_s, 2),
         "ask_p50_ms": round(statistics.median(latencies), 1),
         "ask_p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
         "asks": len(latencies),
-        "abstained_share": round(abstained / len(latencies), 2),
-        "store_mb": round(size / 1e6, 1),
+        "abstained": round(abstained / len(latencies), 2),
+        "ingest_rss_mb": round(ingest_rss_mb),  # before the bare encoder and the asks
+        "store_mb": round(sum(f.stat().st_size for f in store.rglob("*") if f.is_file()) / 1e6),
     }
+
+
+def llama_default(folder: Path, questions: list[dict], repeats: int) -> dict:
+    """llama-index's default pipeline on the same folder: build time, then retrieval per
+    question (the query embedding included; no LLM, so no synthesis)."""
+    import chromadb
+    from llama_index.core import Settings, SimpleDirectoryReader, StorageContext, VectorStoreIndex
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from index.embed import model_path
+
+    # The clock starts with the libraries imported and nothing loaded, as for ours.
+    with tempfile.TemporaryDirectory(prefix="bench-llama-") as where:
+        began = time.perf_counter()
+        Settings.embed_model = HuggingFaceEmbedding(model_name=str(model_path()))
+        Settings.llm = None
+        collection = chromadb.PersistentClient(where).get_or_create_collection("default")
+        storage = StorageContext.from_defaults(
+            vector_store=ChromaVectorStore(chroma_collection=collection)
+        )
+        documents = SimpleDirectoryReader(str(folder), recursive=True).load_data()
+        index = VectorStoreIndex.from_documents(documents, storage_context=storage)
+        build_s = time.perf_counter() - began
+        retriever = index.as_retriever(similarity_top_k=2)
+        retriever.retrieve(questions[0]["question"])
+        latencies = []
+        for _ in range(repeats):
+            for item in questions:
+                began = time.perf_counter()
+                retriever.retrieve(item["question"])
+                latencies.append((time.perf_counter() - began) * 1000)
+        chunks = collection.count()
+    latencies.sort()
+    return {
+        "llama_ingest_s": round(build_s, 2),
+        "llama_chunks": chunks,
+        "llama_query_p50_ms": round(statistics.median(latencies), 1),
+        "llama_query_p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
+    }
+
+
+def cold_start(question: str, store: Path, runs: int = 3) -> dict:
+    """A new Python process, to its first answer: the median of a few runs."""
+    timings, rss = [], 0.0
+    for _ in range(runs):
+        began = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", COLD_START, question, str(store)],
+            capture_output=True, text=True, check=True, cwd=ROOT,
+        )  # fmt: skip
+        timings.append(time.perf_counter() - began)
+        rss = max(rss, json.loads(done.stdout.splitlines()[-1])["rss_mb"])
+    return {"cold_start_s": round(statistics.median(timings), 2), "ask_rss_mb": round(rss)}
+
+
+def child(args) -> None:
+    """One corpus, in this process: writes its row as JSON to args.out."""
+    questions = json.loads(Path(args.questions).read_text())
+    folder, store = Path(args.folder), Path(args.store)
+    if args.part == "ours":
+        row = measure(args.one, folder, store, questions, args.repeats)
+    else:
+        row = llama_default(folder, questions, args.repeats)
+    Path(args.out).write_text(json.dumps(row))
+
+
+def run_child(part: str, name: str, folder: Path, store: Path, questions, repeats: int) -> dict:
+    with tempfile.TemporaryDirectory() as scratch:
+        asked, out = Path(scratch) / "questions.json", Path(scratch) / "row.json"
+        asked.write_text(json.dumps(questions))
+        subprocess.run(
+            [sys.executable, __file__, "--one", name, "--part", part, "--folder", str(folder),
+             "--store", str(store), "--questions", str(asked), "--out", str(out),
+             "--repeats", str(repeats)],
+            check=True, cwd=ROOT,
+        )  # fmt: skip
+        return json.loads(out.read_text())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bbc-articles", type=int, default=500)
+    parser.add_argument("--corpora", nargs="+", choices=CORPORA, default=list(CORPORA))
     parser.add_argument(
         "--bbc", default=os.environ.get("BBC_CORPUS", ROOT.parent / "shared/corpora/bbc")
     )
+    parser.add_argument("--repeats", type=int, default=2, help="passes over the questions")
+    parser.add_argument("--no-llama", action="store_true", help="leave out llama-index's pipeline")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "ingest_ask.json"))
+    for hidden in ("--one", "--part", "--folder", "--store", "--questions"):
+        parser.add_argument(hidden, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        return child(args)
 
-    began = time.perf_counter()
-    from rag.settings import Settings
-
-    settings = Settings.from_env()
-    settings.encoder().embed_query("warm up")
-    print(f"model import and load: {time.perf_counter() - began:.1f} s "
-          f"(threads: {settings.threads} query, {settings.ingest_threads} ingest)")  # fmt: skip
-
-    results = [measure("seed", ROOT / "data" / "articles", SEED_QUESTIONS, repeats=10)]
     bbc = Path(args.bbc)
-    if bbc.is_dir():
-        with tempfile.TemporaryDirectory() as folder:
-            titles = bbc_subset(bbc, args.bbc_articles, Path(folder))
-            results.append(
-                measure(
-                    f"bbc{args.bbc_articles}", Path(folder), titles[::5] + SEED_QUESTIONS, repeats=2
-                )
-            )
-    else:
-        print(f"BBC corpus not found at {bbc}: skipped")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        scratch = Path(scratch)
+        for name in args.corpora:
+            if name != "seed" and not bbc.is_dir():
+                print(f"{name}: skipped, no BBC corpus at {bbc} (set --bbc or BBC_CORPUS)")
+                continue
+            print(f"{name}: preparing", flush=True)
+            folder = prepare(name, bbc, scratch)
+            store = scratch / f"store-{name}"
+            if name == "synthetic":
+                if not (scratch / "store-bbc2225").exists():
+                    print("synthetic: needs bbc2225 in the same run; skipped")
+                    continue
+                shutil.copytree(scratch / "store-bbc2225", store)
+            questions = SEED_QUESTIONS if name == "seed" else bbc_questions()
+            row = run_child("ours", name, folder, store, questions, args.repeats)
+            row.update(cold_start(questions[0]["question"], store))
+            if not args.no_llama and name != "synthetic":
+                row.update(run_child("llama", name, folder, store, questions, args.repeats))
+                row["ingest_vs_llama"] = round(row["ingest_s"] / row["llama_ingest_s"], 2)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            if name == "synthetic":
+                shutil.rmtree(folder)
 
-    columns = list(results[0])
-    print(" | ".join(columns))
-    for row in results:
-        print(" | ".join(str(row[c]) for c in columns))
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "ingest_ask.json").write_text(json.dumps(results, indent=2))
+    show(rows)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=2))
+    print(f"written to {out}")
+
+
+def show(rows: list[dict]) -> None:
+    if not rows:
+        return
+    columns = [c for c in rows[0] if any(c in row for row in rows)]
+    columns += [c for row in rows for c in row if c not in columns]
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for row in rows:
+        print("| " + " | ".join(str(row.get(c, "")) for c in columns) + " |")
+    base = rows[0]
+    print("\nask() p50 against corpus size (relative to the first corpus):")
+    for row in rows:
+        size = row["articles"] / base["articles"]
+        p50 = row["ask_p50_ms"] / base["ask_p50_ms"]
+        print(f"  {row['corpus']:>10}: {row['articles']:>5} articles (x{size:.0f}) "
+              f"-> p50 {row['ask_p50_ms']} ms (x{p50:.2f})")  # fmt: skip
 
 
 if __name__ == "__main__":
