@@ -204,9 +204,9 @@ class Encoder:
         return "cuda" if torch.cuda.is_available() else "cpu"
 
     def prepare_queries(self) -> None:
-        """Make the ONNX export, if it is not made yet (ingest does, so questions never wait)."""
-        if self.cache is not None:
-            export_onnx(self.path, onnx_path(self.cache, self.path))
+        """Make the ONNX export, if it is not made yet (ingest does, so questions never wait);
+        where it cannot be made, `_onnx` says so once and torch is used."""
+        self._onnx  # noqa: B018 - the cached property makes the export
 
     @cached_property
     def _onnx(self) -> Path | None:
@@ -218,6 +218,11 @@ class Encoder:
         except Exception as error:  # any failure leaves torch, which gives the same vectors
             log.warning("the encoder runs on torch: no ONNX export (%s)", error)
             return None
+
+    @property
+    def _on_torch(self) -> bool:
+        """Batches run on torch: on CUDA, or where there is no ONNX export."""
+        return self.device != "cpu" or self._onnx is None
 
     @lru_cache(maxsize=2)  # noqa: B019 - one encoder per process (encoder_for)
     def _session(self, threads: int):
@@ -247,7 +252,7 @@ class Encoder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        if self.device != "cpu" or self._onnx is None:
+        if self._on_torch:
             return self.model.encode(
                 texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
             )
@@ -301,7 +306,7 @@ class Encoder:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32), []
         encodings = self._window.encode_batch(texts)
-        if self.device != "cpu" or self._onnx is None:
+        if self._on_torch:
             tokens = self._torch_token_vectors(texts)
         else:
             tokens = self._token_vectors([e.ids for e in encodings])

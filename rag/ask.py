@@ -47,10 +47,7 @@ def find_people(who: str, people: dict[str, int]) -> tuple[str, list[str]]:
     Where several people match ("Blair": Tony, Ian), the one with the fullest name quoted in
     most articles is meant.
     """
-    wanted = [
-        w.lower().removesuffix("'s").removesuffix("’s")
-        for w in split_title(clean_name(who))[0].split()
-    ]
+    wanted = [w.lower().removesuffix("'s").removesuffix("’s") for w in _plain_name(who).split()]
     if not wanted or all(_ROLE.fullmatch(w) for w in wanted):
         return "", []  # "Kraft's senior vice president" names a role, not whom it is
     found: dict[str, tuple[list[str], int]] = {}
@@ -196,7 +193,7 @@ def _not_in_articles(question: str, query: Query, speaker: str, named, lexical) 
         person = find_people(asked, named)[0]
         if person:
             return f"The articles mention {person} but do not quote them."
-        if len(split_title(clean_name(asked))[0].split()) > 1:  # a full name nobody quotes
+        if len(_plain_name(asked).split()) > 1:  # a full name nobody quotes
             return f"The articles don't quote {asked}."
     vocabulary = lexical.vocabulary if lexical else ()
     for name in entities(question):
