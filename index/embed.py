@@ -32,6 +32,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 ONNX_TOLERANCE = 1e-4  # largest difference from torch an exported model may show, per dimension
 
+TORCH_QUESTION_THREADS = 1  # one question on 2 torch threads took 260 ms, on 1 thread 8 ms
+
 log = logging.getLogger(__name__)
 
 
@@ -122,9 +124,13 @@ class Encoder:
     """Embeds passages (with their sentences) and queries as unit-length float32 vectors.
 
     Args:
-        threads: threads for one question, set on purpose (1 is fastest here; see README).
+        threads: ONNX Runtime threads for one question, set on purpose (2 is fastest here; see
+            README). Torch, where it answers questions, always uses 1: on 2 a question took
+            260 ms instead of 8.
         batch_threads: threads while embedding passage batches.
-        batch_size: passages per forward pass, batched by length.
+        batch_size: passages per forward pass, batched by length; 0 picks by where batches run:
+            8 in ONNX Runtime on CPU (17% faster than 32 and 140 MB smaller, measured on BBC
+            passages), 32 on torch.
         device: "cpu", "cuda", or None for CUDA when there is a GPU (batches only).
         cache: folder for the ONNX export; None runs everything on torch.
     """
@@ -133,9 +139,9 @@ class Encoder:
 
     def __init__(
         self,
-        threads: int = 1,
+        threads: int = 2,
         batch_threads: int = 1,
-        batch_size: int = 32,
+        batch_size: int = 0,
         device: str | None = None,
         cache: Path | None = None,
     ):
@@ -188,7 +194,7 @@ class Encoder:
         from sentence_transformers import SentenceTransformer
 
         transformers.logging.disable_progress_bar()  # "Loading weights" on every start is noise
-        torch.set_num_threads(self.threads)
+        torch.set_num_threads(TORCH_QUESTION_THREADS)
         device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
         return SentenceTransformer(str(self.path), device=device)
 
@@ -218,6 +224,10 @@ class Encoder:
         except Exception as error:  # any failure leaves torch, which gives the same vectors
             log.warning("the encoder runs on torch: no ONNX export (%s)", error)
             return None
+
+    @property
+    def _batch(self) -> int:
+        return self.batch_size or (32 if self._on_torch else 8)
 
     @property
     def _on_torch(self) -> bool:
@@ -254,7 +264,7 @@ class Encoder:
             return np.zeros((0, 384), dtype=np.float32)
         if self._on_torch:
             return self.model.encode(
-                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+                texts, batch_size=self._batch, normalize_embeddings=True, convert_to_numpy=True
             )
         pieces = [e.ids for e in self._window.encode_batch(texts)]
         # Pooled batch by batch: the token vectors of a whole corpus would not fit in memory.
@@ -265,8 +275,8 @@ class Encoder:
         length as sentence-transformers batches them, so padding stays small."""
         order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i]))
         vectors: list[np.ndarray] = [np.zeros((0, 384), dtype=np.float32)] * len(pieces)
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
+        for start in range(0, len(order), self._batch):
+            rows = order[start : start + self._batch]
             ids = np.zeros((len(rows), len(pieces[rows[0]])), dtype=np.int64)
             for row, i in enumerate(rows):
                 ids[row, : len(pieces[i])] = pieces[i]
@@ -284,13 +294,13 @@ class Encoder:
         try:
             tokens = model.encode(
                 texts,
-                batch_size=self.batch_size,
+                batch_size=self._batch,
                 output_value="token_embeddings",
                 convert_to_numpy=False,
                 show_progress_bar=False,
             )
         finally:
-            torch.set_num_threads(self.threads)
+            torch.set_num_threads(TORCH_QUESTION_THREADS)
         return [t.float().cpu().numpy() for t in tokens]
 
     def embed_passages(

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from dataclasses import replace as with_fields
@@ -15,9 +16,10 @@ import numpy as np
 
 from index.clean import clean
 from index.embed import MODEL_NAME, Encoder
-from index.lexical import LexicalIndex, stamp
+from index.lexical import LexicalIndex, saved_stamp, stamp
 from index.load import discover, read
 from index.records import Article, Passage, Skip, Source
+from index.snapshot import Snapshot
 from index.speakers import with_speakers
 from index.split import passages as group_passages
 from index.split import split
@@ -125,6 +127,7 @@ def ingest(
     db.remove(removed)
 
     count = reused = 0
+    written: list[Snapshot | None] = []  # what was written, for the snapshot (see refresh_indexes)
     if todo:
         encoder = settings.encoder()
         bar = _progress(len(todo), progress)
@@ -136,23 +139,23 @@ def ingest(
         # worker, in order, so each chunk is still written whole before the next one.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as worker:
             prepared = worker.submit(_prepare, db, encoder, chunks[0])
-            written = None
+            writing = None
             for number in range(len(chunks)):
                 batch = prepared.result()
                 if number + 1 < len(chunks):
                     prepared = worker.submit(_prepare, db, encoder, chunks[number + 1])
                 vectors = _embed(encoder, batch)
-                if written:
-                    written.result()  # a failed write stops the ingest here
-                written = worker.submit(db.write, *vectors)
+                if writing:
+                    written.append(writing.result())  # a failed write stops the ingest here
+                writing = worker.submit(db.write, *vectors)
                 skipped.extend(batch.skips)
                 count += len(batch.passages)
                 reused += len(batch.keys) - len(batch.fresh)
                 bar.update(len(chunks[number]))
-            written.result()
+            written.append(writing.result())
         bar.close()
         encoder.prepare_queries()  # once per machine: the first question need not wait for it
-    refresh_lexical(db)
+    refresh_indexes(db, [part for part in written if part])
     db.end_changes()
     empty = {s.id for s in skipped}
     return IngestReport(
@@ -230,13 +233,22 @@ def embedding_key(text: str, spans) -> str:
     return hashlib.sha256(json.dumps([text, spans]).encode()).hexdigest()[:32]
 
 
-def refresh_lexical(db: Store) -> None:
-    """Rebuild the BM25 index when the articles it covers are not those in the store."""
+def refresh_indexes(db: Store, written: Sequence[Snapshot] = ()) -> None:
+    """Rebuild the snapshot of passages and sentences that questions read, and the BM25 index,
+    when the articles they cover are not those in the store: the snapshot from the last one and
+    the rows this ingest wrote (written), the BM25 index whole (bm25s indexes 10,000 passages in
+    a second)."""
     current = stamp({id_: state.hash for id_, state in db.manifest().items() if state.complete})
-    existing = LexicalIndex.load(db.lexical_path)
-    if existing is None or existing.stamp != current:
-        ids, texts = db.passage_texts()
-        LexicalIndex.build(ids, texts, current).save(db.lexical_path)
+    if saved_stamp(db.snapshot_path) == current and saved_stamp(db.lexical_path) == current:
+        return  # nothing changed since they were made: re-ingest of an unchanged corpus
+    snapshot = Snapshot.load(db.snapshot_path)
+    if snapshot is None or snapshot.stamp != current:
+        snapshot = db.read_snapshot(current, ([snapshot] if snapshot else []) + list(written))
+        snapshot.save(db.snapshot_path)
+    if saved_stamp(db.lexical_path) != current:
+        columns = snapshot.passages
+        texts = [f"{t}\n{x}" for t, x in zip(columns["title"], columns["text"], strict=True)]
+        LexicalIndex.build(columns["id"], texts, current).save(db.lexical_path)
 
 
 def _progress(total: int, enabled: bool):

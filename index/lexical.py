@@ -49,6 +49,15 @@ def stamp(manifest: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(sorted(manifest.items())).encode()).hexdigest()[:16]
 
 
+def saved_stamp(folder: Path) -> str:
+    """The stamp of the index saved in folder (or of a snapshot: see index/snapshot.py); "" if
+    there is none."""
+    try:
+        return (folder / "stamp").read_text()
+    except OSError:
+        return ""
+
+
 class LexicalIndex:
     """BM25 over passage texts; `search` returns (passage id, score) pairs, best first."""
 
@@ -82,6 +91,7 @@ class LexicalIndex:
         self.retriever.save(str(partial))
         saved = {"stamp": self.stamp, "ids": self.ids, "frequency": self.frequency}
         (partial / "passages.json").write_text(json.dumps(saved))
+        (partial / "stamp").write_text(self.stamp)
         shutil.rmtree(folder, ignore_errors=True)
         partial.rename(folder)  # a reader sees the old index or the new one, never half of one
 

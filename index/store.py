@@ -20,7 +20,16 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from index.lexical import saved_stamp
 from index.records import Article, Passage
+from index.snapshot import (
+    DIM,
+    PASSAGE_NUMBERS,
+    PASSAGE_TEXT,
+    SENTENCE_NUMBERS,
+    SENTENCE_TEXT,
+    Snapshot,
+)
 from rag.errors import (
     ArticleNotFoundError,
     StoreMismatchError,
@@ -116,6 +125,7 @@ class Store:
             embedding_function=None,
         )
         self._catalog: tuple[float, dict[str, Article]] | None = None
+        self._snapshot: tuple[float, Snapshot] | None = None
         self._people: tuple[dict, dict[str, int], dict[str, int]] | None = None
         found = self.passages.metadata or {}
         if found.get("model") != model or found.get("format") != FORMAT:
@@ -141,12 +151,17 @@ class Store:
         passage_vectors: np.ndarray,
         sentence_vectors: Sequence[np.ndarray],
         keys: Sequence[str] = (),
-    ) -> None:
+    ) -> Snapshot | None:
         """Replace these articles and their passages and sentences, completing each article last.
 
-        keys: per passage, what its vectors were computed from (see `vectors_for`)."""
+        keys: per passage, what its vectors were computed from (see `vectors_for`).
+
+        Returns:
+            What was written, as snapshot rows (for `read_snapshot`, which then need not read
+            them back).
+        """
         if not articles:
-            return
+            return None
         self._catalog = None
         ids = [article.id for article in articles]
         rows_of: dict[str, list[int]] = {}
@@ -177,10 +192,10 @@ class Store:
         # long for one passage has a vector per window; each record still names the whole sentence.
         by_id = {article.id: article for article in articles}
         self._add_passages(passages, passage_vectors, by_id, keys or [""] * len(passages))
-        sentence_ids, sentence_meta, sentence_docs, sentence_embs = [], [], [], []
+        sentence_ids, sentence_meta, sentence_docs = [], [], []
         for passage, vectors in zip(passages, sentence_vectors, strict=True):
             article = by_id[passage.article]
-            for offset, vector in enumerate(vectors):
+            for offset in range(len(vectors)):
                 index = passage.first + offset
                 start, end = article.sentences[index]
                 sentence_ids.append(f"{passage.id}/s{offset}")
@@ -191,11 +206,11 @@ class Store:
                      "outlet": article.outlet, "day": day_number(article.date)}
                 )  # fmt: skip
                 sentence_docs.append(article.text[start:end])
-                sentence_embs.append(vector.tolist())
+        embeddings = np.concatenate(sentence_vectors).astype(np.float32)
         self._batched(
             self.sentences.add,
             ids=sentence_ids,
-            embeddings=sentence_embs,
+            embeddings=embeddings,
             documents=sentence_docs,
             metadatas=sentence_meta,
         )
@@ -208,6 +223,26 @@ class Store:
                 for a, n in zip(articles, counts, strict=True)
             ],
         )
+        return Snapshot(
+            stamp="",
+            hashes={article.id: article.hash for article in articles},
+            passages={
+                "id": [p.id for p in passages], "article": [p.article for p in passages],
+                "text": [p.text for p in passages],
+                **{name: [getattr(by_id[p.article], name) for p in passages]
+                   for name in ("title", "outlet", "date")},
+                **{name: [getattr(p, name) for p in passages] for name in PASSAGE_NUMBERS},
+            },
+            sentences={
+                "text": sentence_docs, "speaker": [m["speaker"] for m in sentence_meta],
+                "index": [m["sentence"] for m in sentence_meta],
+                "start": [m["start"] for m in sentence_meta],
+                "end": [m["end"] for m in sentence_meta],
+            },
+            bounds=np.concatenate([[0], np.cumsum([len(v) for v in sentence_vectors])]),
+            passage_vectors=np.asarray(passage_vectors, dtype=np.float32),
+            sentence_vectors=embeddings,
+        )  # fmt: skip
 
     def remove(self, article_ids: Iterable[str]) -> None:
         ids = list(article_ids)
@@ -324,69 +359,56 @@ class Store:
             query_embeddings=[vector.tolist()],
             n_results=max(1, k),
             where=where,
-            include=["documents", "metadatas", "distances"],
-        )
-        scores = [1.0 - float(distance) for distance in result["distances"][0]]
-        return self._hits(result["ids"][0], result["documents"][0], result["metadatas"][0], scores)
+            include=["distances"],
+        )  # what Chroma returns beside the ids costs it more than the search: read them here
+        snapshot, scores = self.snapshot(), {}
+        for id_, distance in zip(result["ids"][0], result["distances"][0], strict=True):
+            scores[id_] = 1.0 - float(distance)
+        return [self._hit(snapshot, snapshot.row_of[id_], s) for id_, s in scores.items()
+                if id_ in snapshot.row_of]  # fmt: skip
 
-    def _hits(self, ids, texts, metas, scores) -> list[PassageHit]:
-        return [
-            PassageHit(
-                id=id_, article=meta["article"], score=score, text=text,
-                start=int(meta["start"]), end=int(meta["end"]), first=int(meta["first"]),
-                last=int(meta["last"]), title=meta.get("title", ""),
-                outlet=meta.get("outlet", ""), date=meta.get("date", ""),
-            )
-            for id_, text, meta, score in zip(ids, texts, metas, scores, strict=True)
-        ]  # fmt: skip
+    @staticmethod
+    def _hit(snapshot: Snapshot, row: int, score: float) -> PassageHit:
+        columns = snapshot.passages
+        return PassageHit(
+            id=columns["id"][row], article=columns["article"][row], score=score,
+            text=columns["text"][row], start=columns["start"][row], end=columns["end"][row],
+            first=columns["first"][row], last=columns["last"][row], title=columns["title"][row],
+            outlet=columns["outlet"][row], date=columns["date"][row],
+        )  # fmt: skip
 
     @property
     def lexical_path(self) -> Path:
         return self.path / "bm25"
 
-    def passage_texts(self) -> tuple[list[str], list[str]]:
-        """Ids and encoder inputs (title line, then text) of every passage, for the BM25 index."""
-        rows = _read_all(self.passages, ["documents", "metadatas"])
-        texts = [
-            f"{meta.get('title', '')}\n{text}"
-            for meta, text in zip(rows["metadatas"], rows["documents"], strict=True)
-        ]
-        return rows["ids"], texts
+    @property
+    def snapshot_path(self) -> Path:
+        return self.path / "snapshot"
 
     def passages_by_id(self, ids: Sequence[str], vector: np.ndarray) -> list[PassageHit]:
         """These passages, scored by cosine similarity to vector."""
-        if not ids:
-            return []
-        rows = self.passages.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
-        return self._hits(
-            rows["ids"], rows["documents"], rows["metadatas"],
-            [float(np.asarray(e) @ vector) for e in rows["embeddings"]],
-        )  # fmt: skip
-
-    # Sentences are read by id wherever their ids can be worked out: a metadata filter scans the
-    # whole collection (15 ms at 2,225 articles, and growing with the corpus), an id lookup not.
+        snapshot = self.snapshot()
+        rows = [snapshot.row_of[id_] for id_ in ids if id_ in snapshot.row_of]
+        scores = snapshot.passage_vectors[rows] @ vector if rows else []
+        return [self._hit(snapshot, row, float(s)) for row, s in zip(rows, scores, strict=True)]
 
     def sentences_of(self, passages: Sequence[PassageHit | str]) -> list[SentenceRecord]:
         """Every sentence of these passages (hits, or passage ids), with its vector, in article
         order."""
-        hits = [p for p in passages if not isinstance(p, str)]
-        records = self._sentences(
-            [f"{hit.id}/s{k}" for hit in hits for k in range(hit.last - hit.first + 1)]
-        )
-        ids = [p for p in passages if isinstance(p, str)]
-        if ids:
-            records += _records(
-                self.sentences.get(
-                    where={"passage": {"$in": ids}},
-                    include=["documents", "metadatas", "embeddings"],
-                )
-            )
-        return sorted(records, key=lambda r: (r.article, r.start))
+        snapshot = self.snapshot()
+        ids = [p if isinstance(p, str) else p.id for p in passages]
+        rows = [
+            sentence
+            for id_ in dict.fromkeys(ids)
+            if id_ in snapshot.row_of
+            for sentence in snapshot.sentence_rows(snapshot.row_of[id_])
+        ]
+        return sorted(self._sentence_records(snapshot, rows), key=lambda r: (r.article, r.start))
 
     def sentences_between(self, article: str, first: int, last: int) -> list[SentenceRecord]:
         """An article's sentences first..last (inclusive), in order."""
-        ids = self._sentence_ids({article: set(range(first, last + 1))})
-        return sorted(self._sentences(ids), key=lambda r: r.start)
+        rows = self._sentence_rows({article: set(range(first, last + 1))})
+        return sorted(self._sentence_records(self.snapshot(), rows), key=lambda r: r.start)
 
     def speaker_sentences(
         self, vector: np.ndarray, speakers: Sequence[str], k: int, where: dict | None = None
@@ -402,49 +424,138 @@ class Store:
                 where=condition, include=["documents", "metadatas", "embeddings"]
             )
             said = _records(rows)
-        else:  # who says each sentence is in the catalog: read those sentences by id
+        else:  # who says each sentence is in the catalog
             wanted = set(speakers)
             positions = {
                 article.id: {i for i, who in enumerate(article.speakers) if who in wanted}
                 for article in self.catalog().values()
                 if wanted.intersection(article.speakers)
             }
-            said = self._sentences(self._sentence_ids(positions))
+            said = self._sentence_records(self.snapshot(), self._sentence_rows(positions))
         if not said:
             return []
         nearness = np.stack([record.vector for record in said]) @ vector
         return [said[i] for i in np.argsort(-nearness, kind="stable")[: max(1, k)]]
 
-    def _sentence_ids(self, positions: dict[str, set[int]]) -> list[str]:
-        """Ids of the sentence records at these (article -> sentence indexes) positions, found
-        through the articles' passages (a sentence cut into windows has a record per window)."""
-        catalog = self.catalog()
-        passage_ids = [
-            f"{article}#p{n}"
-            for article in positions
-            if article in catalog
-            for n in range(catalog[article].passages)
+    def _sentence_rows(self, positions: dict[str, set[int]]) -> list[int]:
+        """Snapshot rows of the sentence records at these (article -> sentence indexes)
+        positions (a sentence cut into windows has a record per window)."""
+        snapshot = self.snapshot()
+        index = snapshot.sentences["index"]
+        return [
+            sentence
+            for article, wanted in positions.items()
+            for row in snapshot.rows_of_article.get(article, [])
+            for sentence in snapshot.sentence_rows(row)
+            if index[sentence] in wanted
         ]
-        if not passage_ids:
-            return []
-        rows = self.passages.get(ids=passage_ids, include=["metadatas"])
-        ids = []
-        for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True):
-            wanted = positions[meta["article"]]
-            first = int(meta["first"])
-            ids += [
-                f"{id_}/s{index - first}"
-                for index in range(first, int(meta["last"]) + 1)
-                if index in wanted
-            ]
-        return ids
 
-    def _sentences(self, ids: list[str]) -> list[SentenceRecord]:
-        if not ids:
-            return []
-        ids = list(dict.fromkeys(ids))  # Chroma refuses a repeated id
-        rows = self.sentences.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        return _records(rows)
+    @staticmethod
+    def _sentence_records(snapshot: Snapshot, rows: Sequence[int]) -> list[SentenceRecord]:
+        columns, passages = snapshot.sentences, snapshot.passages
+        owners = np.searchsorted(snapshot.bounds, rows, side="right") - 1 if len(rows) else []
+        return [
+            SentenceRecord(
+                article=passages["article"][owner], index=columns["index"][row],
+                start=columns["start"][row], end=columns["end"][row],
+                passage=passages["id"][owner], text=columns["text"][row],
+                vector=snapshot.sentence_vectors[row], speaker=columns["speaker"][row],
+            )
+            for row, owner in zip(rows, owners, strict=True)
+        ]  # fmt: skip
+
+    # ---- the snapshot: what questions read, beside the BM25 index --------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """The store's passages and sentences as columns (see index/snapshot.py), loaded once per
+        store generation; where none was saved for this generation (a store from an older
+        version), read from Chroma into memory."""
+        generation = self.generation()
+        if self._snapshot is None or self._snapshot[0] != generation:
+            saved = Snapshot.load(self.snapshot_path)
+            if saved is None or saved.stamp != saved_stamp(self.lexical_path):
+                saved = self.read_snapshot("")
+            self._snapshot = (generation, saved)
+        return self._snapshot[1]
+
+    def read_snapshot(self, stamp: str, reusable: Sequence[Snapshot] = ()) -> Snapshot:
+        """A snapshot of every complete article: an article's rows are taken from a reusable
+        snapshot (the last one saved, what this ingest wrote) that holds them at its current
+        content hash, and read from Chroma otherwise."""
+        rows = _read_all(self.articles, ["metadatas"])  # fresh: mid-ingest, the catalog lags
+        complete = [(id_, m) for id_, m in zip(rows["ids"], rows["metadatas"], strict=True)
+                    if m.get("complete")]  # fmt: skip
+        hashes = {id_: meta.get("hash", "") for id_, meta in complete}
+        counts = {id_: int(meta.get("passages", 0)) for id_, meta in complete}
+        source: dict[str, int] = {}  # article -> the reusable snapshot it is taken from
+        for number, part in enumerate(reusable):
+            for article, content in part.hashes.items():
+                if hashes.get(article) == content:
+                    source[article] = number
+        parts = [
+            part.articles({a for a, n in source.items() if n == number})
+            for number, part in enumerate(reusable)
+        ]
+        fresh = [a for a in sorted(hashes) if a not in source]
+        for start in range(0, len(fresh), 500):
+            parts.append(self._read_rows({a: counts[a] for a in fresh[start : start + 500]}))
+        return Snapshot.join(parts, stamp, hashes)
+
+    def _read_rows(self, passage_counts: dict[str, int]) -> Snapshot:
+        """The passages and sentence records of these articles (id -> passages), from Chroma."""
+        ids = [f"{a}#p{n}" for a, count in passage_counts.items() for n in range(count)]
+        got = self.passages.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        found = {
+            id_: (text, meta, vector)
+            for id_, text, meta, vector in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            )
+        }
+        ids = [id_ for id_ in ids if id_ in found]
+        passages = {name: [] for name in PASSAGE_TEXT + PASSAGE_NUMBERS}
+        sentence_ids = []
+        for id_ in ids:
+            text, meta, _ = found[id_]
+            for name, value in (("id", id_), ("text", text), ("article", meta["article"])):
+                passages[name].append(value)
+            for name in ("title", "outlet", "date"):
+                passages[name].append(meta.get(name, ""))
+            for name in PASSAGE_NUMBERS:
+                passages[name].append(int(meta[name]))
+            sentence_ids.append(
+                [f"{id_}/s{k}" for k in range(int(meta["last"]) - int(meta["first"]) + 1)]
+            )
+        # Read a page at a time into columns: rows kept as Chroma returns them (float64
+        # vectors, a dict per row) took 500 MB at 2,225 articles.
+        wanted = [s for group in sentence_ids for s in group]
+        position = {id_: row for row, id_ in enumerate(wanted)}
+        vectors = np.zeros((len(wanted), DIM), np.float32)
+        said: list[tuple | None] = [None] * len(wanted)
+        for start in range(0, len(wanted), 5000):
+            rows = self.sentences.get(
+                ids=wanted[start : start + 5000], include=["documents", "metadatas", "embeddings"]
+            )
+            at = [position[id_] for id_ in rows["ids"]]
+            if at:
+                vectors[at] = rows["embeddings"]
+            for row, text, meta in zip(at, rows["documents"], rows["metadatas"], strict=True):
+                said[row] = (text, meta.get("speaker", ""), int(meta["sentence"]),
+                             int(meta["start"]), int(meta["end"]))  # fmt: skip
+        present = [row for row, record in enumerate(said) if record is not None]
+        columns = list(zip(*[said[row] for row in present], strict=True)) or [()] * 5
+        sizes, row = [], 0
+        for group in sentence_ids:
+            sizes.append(sum(said[r] is not None for r in range(row, row + len(group))))
+            row += len(group)
+        return Snapshot(
+            stamp="",
+            hashes={},
+            passages=passages,
+            sentences=dict(zip(SENTENCE_TEXT + SENTENCE_NUMBERS, map(list, columns), strict=True)),
+            bounds=np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]),
+            passage_vectors=np.asarray([found[i][2] for i in ids], np.float32).reshape(-1, DIM),
+            sentence_vectors=vectors[present] if len(present) < len(wanted) else vectors,
+        )
 
     def catalog(self) -> dict[str, Article]:
         """Every article's metadata (no text), read once per store generation: an ingest that

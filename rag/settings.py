@@ -32,9 +32,11 @@ class Settings:
         cache: folder for files derived from the model (its ONNX export, made once).
         top_k: passages retrieved per question before sentences are picked.
         max_citations: most sentences cited in one answer.
-        threads: torch threads while answering (one query encodes fastest on 1; see README).
-        ingest_threads: torch threads while embedding batches at ingest (measured faster on 2).
-        batch_size: passages per encoder batch at ingest.
+        threads: ONNX Runtime threads for one question (2 is fastest on this 2-core machine; see
+            README).
+        ingest_threads: encoder threads while embedding batches at ingest (measured faster on 2).
+        batch_size: passages per encoder batch at ingest; 0 lets the encoder choose (8 in ONNX
+            Runtime on CPU, 32 on torch).
         chunk_articles: articles embedded and written per step at ingest (the unit of crash safety).
     """
 
@@ -43,9 +45,9 @@ class Settings:
     cache: Path = field(default_factory=lambda: _default_cache())
     top_k: int = 8
     max_citations: int = 4
-    threads: int = 1
+    threads: int = field(default_factory=lambda: min(os.cpu_count() or 1, 2))
     ingest_threads: int = field(default_factory=lambda: min(os.cpu_count() or 1, 4))
-    batch_size: int = 32
+    batch_size: int = 0
     chunk_articles: int = 64
 
     @classmethod

@@ -12,10 +12,12 @@ import pytest
 
 from index import ingest
 from index.embed import MODEL_NAME
+from index.snapshot import Snapshot
 from index.store import Store
 from rag import ask
 from rag.errors import IngestSourceError, StoreIncompleteError
 from tests.conftest import BNE, FOX, ROOT
+from tests.index.test_snapshot import assert_same
 
 
 def stored(store: Path) -> Store:
@@ -188,6 +190,9 @@ def test_sigkill_halfway_then_rerun_leaves_a_complete_store_without_duplicates(t
     passage_ids = db.passages.get(include=[])["ids"]
     assert len(passage_ids) == len(set(passage_ids))
     assert sum(a.sentences.__len__() for a in db.list_articles()) == len(keys)
+    saved = Snapshot.load(db.snapshot_path)  # articles the killed run finished are read back
+    assert saved is not None and len(saved.hashes) == 160
+    assert_same(saved, db.read_snapshot(saved.stamp))
     assert not ask("What did Hussein say about mediation?", store=store).abstained
 
 
