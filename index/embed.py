@@ -209,6 +209,14 @@ class Encoder:
 
         return "cuda" if torch.cuda.is_available() else "cpu"
 
+    def warm(self) -> None:
+        """Load what batches run on (0.4 s for the ONNX session), so that the first batch need
+        not wait for it: ingest calls this while the first articles are being split."""
+        if self._on_torch:
+            self.model  # noqa: B018 - the cached property loads it
+        else:
+            self._session(self.batch_threads)
+
     def prepare_queries(self) -> None:
         """Make the ONNX export, if it is not made yet (ingest does, so questions never wait);
         where it cannot be made, `_onnx` says so once and torch is used."""

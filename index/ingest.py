@@ -139,6 +139,7 @@ def ingest(
         # worker, in order, so each chunk is still written whole before the next one.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as worker:
             prepared = worker.submit(_prepare, db, encoder, chunks[0])
+            encoder.warm()
             writing = None
             for number in range(len(chunks)):
                 batch = prepared.result()

@@ -4,7 +4,8 @@ Three collections share a store:
 - passages: one llama-index TextNode per passage (written through llama-index's ChromaVectorStore,
   so `VectorStoreIndex.from_vector_store` can read it), with its article, title, outlet, date,
   sentence range and character range;
-- sentences: one vector per sentence (late-chunked from its passage), for picking sentences;
+- sentences: one vector per sentence (late-chunked from its passage), for picking sentences,
+  with its article, offsets and speaker (its text is the article's at those offsets);
 - articles: the cleaned text, metadata, sentence offsets and content hash of each article. Its
   `complete` flag is set last, so an article whose write was cut short is redone by the next ingest.
 """
@@ -190,9 +191,11 @@ class Store:
         self._delete_parts(ids)
         # 3. Passages through llama-index's Chroma integration, sentences directly. A sentence too
         # long for one passage has a vector per window; each record still names the whole sentence.
+        # Sentences carry no document: their text is the article's at start:end, and Chroma
+        # indexes every document for full-text search (half the time of writing sentences).
         by_id = {article.id: article for article in articles}
         self._add_passages(passages, passage_vectors, by_id, keys or [""] * len(passages))
-        sentence_ids, sentence_meta, sentence_docs = [], [], []
+        sentence_ids, sentence_meta, sentence_texts = [], [], []
         for passage, vectors in zip(passages, sentence_vectors, strict=True):
             article = by_id[passage.article]
             for offset in range(len(vectors)):
@@ -205,24 +208,16 @@ class Store:
                      "start": start, "end": end, "speaker": speaker,
                      "outlet": article.outlet, "day": day_number(article.date)}
                 )  # fmt: skip
-                sentence_docs.append(article.text[start:end])
+                sentence_texts.append(article.text[start:end])
         embeddings = np.concatenate(sentence_vectors).astype(np.float32)
         self._batched(
             self.sentences.add,
             ids=sentence_ids,
             embeddings=embeddings,
-            documents=sentence_docs,
             metadatas=sentence_meta,
         )
-        # 4. Only now are the articles complete.
-        self._batched(
-            self.articles.update,
-            ids=ids,
-            metadatas=[
-                _article_metadata(a, n, complete=True)
-                for a, n in zip(articles, counts, strict=True)
-            ],
-        )
+        # 4. Only now are the articles complete (an update merges this key into the rest).
+        self._batched(self.articles.update, ids=ids, metadatas=[{"complete": True}] * len(ids))
         return Snapshot(
             stamp="",
             hashes={article.id: article.hash for article in articles},
@@ -234,7 +229,7 @@ class Store:
                 **{name: [getattr(p, name) for p in passages] for name in PASSAGE_NUMBERS},
             },
             sentences={
-                "text": sentence_docs, "speaker": [m["speaker"] for m in sentence_meta],
+                "text": sentence_texts, "speaker": [m["speaker"] for m in sentence_meta],
                 "index": [m["sentence"] for m in sentence_meta],
                 "start": [m["start"] for m in sentence_meta],
                 "end": [m["end"] for m in sentence_meta],
@@ -418,12 +413,12 @@ class Store:
 
         where may filter on article, outlet and day, which sentences carry as passages do.
         """
-        if where:  # a filter Chroma evaluates
+        if where:  # a filter Chroma evaluates; the records are read from the snapshot
             condition = {"$and": [{"speaker": {"$in": list(speakers)}}, where]}
-            rows = self.sentences.get(
-                where=condition, include=["documents", "metadatas", "embeddings"]
-            )
-            said = _records(rows)
+            snapshot = self.snapshot()
+            rows = [snapshot.sentence_row(id_) for id_ in self.sentences.get(
+                where=condition, include=[])["ids"]]  # fmt: skip
+            said = self._sentence_records(snapshot, [row for row in rows if row is not None])
         else:  # who says each sentence is in the catalog
             wanted = set(speakers)
             positions = {
@@ -525,22 +520,26 @@ class Store:
             sentence_ids.append(
                 [f"{id_}/s{k}" for k in range(int(meta["last"]) - int(meta["first"]) + 1)]
             )
-        # Read a page at a time into columns: rows kept as Chroma returns them (float64
-        # vectors, a dict per row) took 500 MB at 2,225 articles.
+        # A sentence's text is its article's at start:end. Read a page at a time into columns:
+        # rows kept as Chroma returns them (float64 vectors, a dict per row) took 500 MB at
+        # 2,225 articles.
+        texts = self.articles.get(ids=list(passage_counts), include=["documents"])
+        text_of = dict(zip(texts["ids"], texts["documents"], strict=True))
         wanted = [s for group in sentence_ids for s in group]
         position = {id_: row for row, id_ in enumerate(wanted)}
         vectors = np.zeros((len(wanted), DIM), np.float32)
         said: list[tuple | None] = [None] * len(wanted)
         for start in range(0, len(wanted), 5000):
             rows = self.sentences.get(
-                ids=wanted[start : start + 5000], include=["documents", "metadatas", "embeddings"]
+                ids=wanted[start : start + 5000], include=["metadatas", "embeddings"]
             )
             at = [position[id_] for id_ in rows["ids"]]
             if at:
                 vectors[at] = rows["embeddings"]
-            for row, text, meta in zip(at, rows["documents"], rows["metadatas"], strict=True):
-                said[row] = (text, meta.get("speaker", ""), int(meta["sentence"]),
-                             int(meta["start"]), int(meta["end"]))  # fmt: skip
+            for row, meta in zip(at, rows["metadatas"], strict=True):
+                begin, end = int(meta["start"]), int(meta["end"])
+                said[row] = (text_of[meta["article"]][begin:end], meta.get("speaker", ""),
+                             int(meta["sentence"]), begin, end)  # fmt: skip
         present = [row for row, record in enumerate(said) if record is not None]
         columns = list(zip(*[said[row] for row in present], strict=True)) or [()] * 5
         sizes, row = [], 0
@@ -644,20 +643,6 @@ def _read_all(collection, include: list[str], page: int = 5000) -> dict:
             rows[column].extend(got[column])
         if len(got["ids"]) < page:
             return rows
-
-
-def _records(rows: dict) -> list[SentenceRecord]:
-    """Sentence records from the columns Chroma returns."""
-    return [
-        SentenceRecord(
-            article=meta["article"], index=int(meta["sentence"]), start=int(meta["start"]),
-            end=int(meta["end"]), passage=meta["passage"], text=text,
-            vector=np.asarray(vector, dtype=np.float32), speaker=meta.get("speaker", ""),
-        )
-        for meta, text, vector in zip(
-            rows["metadatas"], rows["documents"], rows["embeddings"], strict=True
-        )
-    ]  # fmt: skip
 
 
 def _article_metadata(article: Article, passages: int, complete: bool) -> dict:
