@@ -244,8 +244,8 @@ def refresh_indexes(db: Store, written: Sequence[Snapshot] = ()) -> None:
         return  # nothing changed since they were made: re-ingest of an unchanged corpus
     snapshot = Snapshot.load(db.snapshot_path)
     if snapshot is None or snapshot.stamp != current:
-        snapshot = db.read_snapshot(current, ([snapshot] if snapshot else []) + list(written))
-        snapshot.save(db.snapshot_path)
+        reusable = ([snapshot] if snapshot else []) + list(written)
+        snapshot = db.read_snapshot(current, reusable, folder=db.snapshot_path)
     if saved_stamp(db.lexical_path) != current:
         columns = snapshot.passages
         texts = [f"{t}\n{x}" for t, x in zip(columns["title"], columns["text"], strict=True)]

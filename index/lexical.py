@@ -1,7 +1,8 @@
 """The lexical half of hybrid retrieval: a BM25 index (bm25s) over passages, kept in the store.
 
-It is rebuilt after any ingest that changed the store, from the passages in Chroma, and stamped
-with a digest of the articles it covers, so an index left stale by a killed run is noticed.
+It is rebuilt after any ingest that changed the store, from the passages of the store's snapshot
+(index/snapshot.py), and stamped with a digest of the articles it covers, so an index left
+stale by a killed run is noticed.
 """
 
 from __future__ import annotations

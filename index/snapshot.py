@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -66,64 +67,84 @@ class Snapshot:
     def sentence_rows(self, passage_row: int) -> range:
         return range(int(self.bounds[passage_row]), int(self.bounds[passage_row + 1]))
 
-    def articles(self, ids: set[str]) -> Snapshot:
-        """The rows of these articles only (to carry over into the next snapshot)."""
-        rows = [row for row, article in enumerate(self.passages["article"]) if article in ids]
-        sentence_rows = [s for row in rows for s in self.sentence_rows(row)]
-        sizes = [len(self.sentence_rows(row)) for row in rows]
-        return Snapshot(
-            stamp=self.stamp,
-            hashes={a: h for a, h in self.hashes.items() if a in ids},
-            passages={
-                name: [column[row] for row in rows] for name, column in self.passages.items()
-            },
-            sentences={
-                name: [column[row] for row in sentence_rows]
-                for name, column in self.sentences.items()
-            },
-            bounds=np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]),
-            passage_vectors=np.asarray(self.passage_vectors[rows], dtype=np.float32),
-            sentence_vectors=np.asarray(self.sentence_vectors[sentence_rows], dtype=np.float32),
-        )
+    def rows_of(self, articles: set[str]) -> list[int]:
+        """The passage rows of these articles."""
+        return [row for article in articles for row in self.rows_of_article.get(article, [])]
 
     @staticmethod
-    def join(parts: list[Snapshot], stamp: str, hashes: dict[str, str]) -> Snapshot:
-        """One snapshot of several (the carried-over rows, then the new ones)."""
-        sizes = np.concatenate([np.diff(part.bounds) for part in parts] or [[]])
-        return Snapshot(
+    def join(
+        pieces: Sequence[tuple[Snapshot, Sequence[int]]],
+        stamp: str,
+        hashes: dict[str, str],
+        folder: Path | None = None,
+    ) -> Snapshot:
+        """One snapshot of these passage rows of several (with their sentence records).
+
+        With a folder, it is written there, replacing what is there only once all of it is
+        written, and returned memory-mapped: the joined vectors are never all in memory (a
+        copy of them cost 500 MB at 8,900 articles).
+        """
+        sentence_rows = [[s for r in rows for s in part.sentence_rows(r)] for part, rows in pieces]
+        sizes = [len(part.sentence_rows(r)) for part, rows in pieces for r in rows]
+        passages = {
+            name: [part.passages[name][r] for part, rows in pieces for r in rows]
+            for name in PASSAGE_TEXT + PASSAGE_NUMBERS
+        }
+        owners = [part for part, _ in pieces]
+        sentences = {
+            name: [
+                part.sentences[name][s]
+                for part, own in zip(owners, sentence_rows, strict=True)
+                for s in own
+            ]
+            for name in SENTENCE_TEXT + SENTENCE_NUMBERS
+        }
+        shapes = {"passage_vectors": (len(sizes), DIM), "sentence_vectors": (sum(sizes), DIM)}
+        partial = folder.with_name(folder.name + ".partial") if folder else None
+        if partial:
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir(parents=True)
+            vectors = {
+                name: np.lib.format.open_memmap(partial / f"{name}.npy", "w+", np.float32, shape)
+                for name, shape in shapes.items()
+            }
+        else:
+            vectors = {name: np.empty(shape, np.float32) for name, shape in shapes.items()}
+        at = {"passage_vectors": 0, "sentence_vectors": 0}
+        for (part, rows), own in zip(pieces, sentence_rows, strict=True):
+            for name, taken in (("passage_vectors", rows), ("sentence_vectors", own)):
+                for start in range(0, len(taken), 4096):  # a bounded copy at a time
+                    chunk = list(taken[start : start + 4096])
+                    vectors[name][at[name] : at[name] + len(chunk)] = getattr(part, name)[chunk]
+                    at[name] += len(chunk)
+        joined = Snapshot(
             stamp=stamp,
             hashes=hashes,
-            passages={
-                name: [value for part in parts for value in part.passages[name]]
-                for name in PASSAGE_TEXT + PASSAGE_NUMBERS
-            },
-            sentences={
-                name: [value for part in parts for value in part.sentences[name]]
-                for name in SENTENCE_TEXT + SENTENCE_NUMBERS
-            },
-            bounds=np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]),
-            passage_vectors=_stacked([part.passage_vectors for part in parts]),
-            sentence_vectors=_stacked([part.sentence_vectors for part in parts]),
+            passages=passages,
+            sentences=sentences,
+            bounds=np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64),
+            passage_vectors=vectors["passage_vectors"],
+            sentence_vectors=vectors["sentence_vectors"],
         )
+        if partial is None:
+            return joined
+        for array in vectors.values():
+            array.flush()
+        joined._write_columns(partial)
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.rename(folder)
+        return Snapshot.load(folder)
 
-    def save(self, folder: Path) -> None:
-        """Write to folder, replacing what is there only once all of it is written."""
-        partial = folder.with_name(folder.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        np.save(partial / "passage_vectors.npy", self.passage_vectors)
-        np.save(partial / "sentence_vectors.npy", self.sentence_vectors)
-        np.save(partial / "bounds.npy", self.bounds)
+    def _write_columns(self, folder: Path) -> None:
+        np.save(folder / "bounds.npy", self.bounds)
         columns = {
             "stamp": self.stamp,
             "hashes": self.hashes,
             "passages": {k: [_plain(v) for v in c] for k, c in self.passages.items()},
             "sentences": {k: [_plain(v) for v in c] for k, c in self.sentences.items()},
         }
-        (partial / "columns.json").write_text(json.dumps(columns, separators=(",", ":")))
-        (partial / "stamp").write_text(self.stamp)
-        shutil.rmtree(folder, ignore_errors=True)
-        partial.rename(folder)
+        (folder / "columns.json").write_text(json.dumps(columns, separators=(",", ":")))
+        (folder / "stamp").write_text(self.stamp)
 
     @classmethod
     def load(cls, folder: Path) -> Snapshot | None:
@@ -141,11 +162,6 @@ class Snapshot:
             )
         except (OSError, ValueError, KeyError):
             return None
-
-
-def _stacked(arrays: list[np.ndarray]) -> np.ndarray:
-    arrays = [a for a in arrays if len(a)]
-    return np.concatenate(arrays).astype(np.float32) if arrays else np.zeros((0, DIM), np.float32)
 
 
 def _plain(value):
