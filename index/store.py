@@ -31,6 +31,9 @@ from index.snapshot import (
     SENTENCE_TEXT,
     Snapshot,
 )
+from index.snapshot import (
+    FORMAT as SNAPSHOT_FORMAT,
+)
 from rag.errors import (
     ArticleNotFoundError,
     StoreMismatchError,
@@ -125,7 +128,7 @@ class Store:
             configuration={"hnsw": {"space": "cosine", **SENTENCE_GRAPH}},
             embedding_function=None,
         )
-        self._catalog: tuple[float, dict[str, Article]] | None = None
+        self._catalog: tuple[Snapshot, dict[str, Article]] | None = None
         self._snapshot: tuple[float, Snapshot] | None = None
         self._speakers: tuple[dict, dict[str, dict[str, set[int]]]] | None = None
         self._people: tuple[dict, dict[str, int], dict[str, int]] | None = None
@@ -164,7 +167,6 @@ class Store:
         """
         if not articles:
             return None
-        self._catalog = None
         ids = [article.id for article in articles]
         rows_of: dict[str, list[int]] = {}
         for row, passage in enumerate(passages):
@@ -243,7 +245,6 @@ class Store:
     def remove(self, article_ids: Iterable[str]) -> None:
         ids = list(article_ids)
         if ids:
-            self._catalog = None
             self._delete_parts(ids)
             self.articles.delete(ids=ids)
 
@@ -379,7 +380,9 @@ class Store:
 
     @property
     def snapshot_path(self) -> Path:
-        return self.path / "snapshot"
+        """Where the snapshot is saved; named after its format, so a snapshot in an older
+        format is never read, and the next ingest writes one in this format."""
+        return self.path / f"snapshot-{SNAPSHOT_FORMAT}"
 
     def passages_by_id(self, ids: Sequence[str], vector: np.ndarray) -> list[PassageHit]:
         """These passages, scored by cosine similarity to vector."""
@@ -509,7 +512,7 @@ class Store:
         for start in range(0, len(fresh), 500):
             part = self._read_rows({a: counts[a] for a in fresh[start : start + 500]})
             pieces.append((part, range(len(part.passages["id"]))))
-        return Snapshot.join(pieces, stamp, hashes, folder)
+        return Snapshot.join(pieces, stamp, hashes, folder, articles=dict(complete))
 
     def _read_rows(self, passage_counts: dict[str, int]) -> Snapshot:
         """The passages and sentence records of these articles (id -> passages), from Chroma."""
@@ -572,17 +575,15 @@ class Store:
         )
 
     def catalog(self) -> dict[str, Article]:
-        """Every article's metadata (no text), read once per store generation: an ingest that
-        changes the store, in this process or another, rebuilds the BM25 index and so
-        invalidates it."""
-        generation = self.generation()
-        if self._catalog is None or self._catalog[0] != generation:
-            rows = _read_all(self.articles, ["metadatas"])
+        """Every article's metadata (no text), from the snapshot: read once per store
+        generation (an ingest that changes the store, in this process or another, rebuilds the
+        snapshot and the BM25 index)."""
+        snapshot = self.snapshot()
+        if self._catalog is None or self._catalog[0] is not snapshot:
             articles = {
-                id_: _article_from_row(id_, "", meta)
-                for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True)
+                id_: _article_from_row(id_, "", meta) for id_, meta in snapshot.articles.items()
             }
-            self._catalog = (generation, articles)
+            self._catalog = (snapshot, articles)
         return self._catalog[1]
 
     def generation(self) -> float:

@@ -33,7 +33,7 @@ def open_store(path: str | Path, chroma_url: str | None = None) -> Store:
     """The store at path (or on a Chroma server), opened once per process; a missing or empty
     store is an error."""
     db = _open(Path(path).expanduser().resolve(), chroma_url)
-    if not db.catalog():  # cached until an ingest changes the store
+    if not db.catalog() and not db.incomplete():  # cached until an ingest changes the store
         raise StoreNotFoundError(
             f"the store at {db.path} holds no articles; run `rag ingest FOLDER --store {db.path}`"
         )
