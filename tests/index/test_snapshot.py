@@ -15,8 +15,9 @@ from tests.conftest import BNE, FOX
 
 
 def assert_same(saved: Snapshot, fresh: Snapshot) -> None:
-    """Two snapshots hold the same passages and sentence records (rows may be in any order)."""
-    assert saved.hashes == fresh.hashes
+    """Two snapshots hold the same articles, passages and sentence records (rows may be in any
+    order)."""
+    assert saved.hashes == fresh.hashes and saved.articles == fresh.articles
 
     def rows(snapshot: Snapshot) -> dict:
         found = {}
