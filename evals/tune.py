@@ -34,13 +34,8 @@ GRID = {
     "lexical_evidence": [0.4, 0.5, 0.6, 2.0],  # 2.0: the lexical route off
     "dense_with_lexical": [0.1, 0.2, 0.3],
     "keep_within": [0.04, 0.08, 0.12, 0.16],
-    "cover_within": [0.0, 0.2, 0.3],
-    "distinct": [
-        0.0,
-        0.02,
-        0.03,
-        0.04,
-    ],  # 0.0: no sentence kept only for the question words it adds
+    "cover_within": [0.0, 0.2, 0.3],  # 0.0: no sentence kept only for the question words it adds
+    "distinct": [0.0, 0.02, 0.03, 0.04],  # 0.0: the best need not stand out
 }
 SWEEPS = 4
 

@@ -37,7 +37,6 @@ class Snapshot:
     """
 
     stamp: str
-    hashes: dict[str, str]  # article id -> content hash its rows were read at
     passages: dict[str, list]  # PASSAGE_TEXT and PASSAGE_NUMBERS columns
     sentences: dict[str, list]  # SENTENCE_TEXT and SENTENCE_NUMBERS columns
     bounds: np.ndarray  # (passages + 1,) first sentence row of each passage
@@ -46,6 +45,11 @@ class Snapshot:
     # Every article's metadata as the store holds it (no text): the store's catalog, which
     # took Chroma 0.4 s to read at 2,225 articles, the most of a cold start after imports.
     articles: dict[str, dict] = field(default_factory=dict)
+
+    @cached_property
+    def hashes(self) -> dict[str, str]:
+        """Article id -> the content hash its rows were read at."""
+        return {id_: meta.get("hash", "") for id_, meta in self.articles.items()}
 
     @cached_property
     def row_of(self) -> dict[str, int]:
@@ -79,9 +83,8 @@ class Snapshot:
     def join(
         pieces: Sequence[tuple[Snapshot, Sequence[int]]],
         stamp: str,
-        hashes: dict[str, str],
+        articles: dict[str, dict],
         folder: Path | None = None,
-        articles: dict[str, dict] | None = None,
     ) -> Snapshot:
         """One snapshot of these passage rows of several (with their sentence records).
 
@@ -124,13 +127,12 @@ class Snapshot:
                     at[name] += len(chunk)
         joined = Snapshot(
             stamp=stamp,
-            hashes=hashes,
             passages=passages,
             sentences=sentences,
             bounds=np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64),
             passage_vectors=vectors["passage_vectors"],
             sentence_vectors=vectors["sentence_vectors"],
-            articles=articles or {},
+            articles=articles,
         )
         if partial is None:
             return joined
@@ -145,7 +147,6 @@ class Snapshot:
         np.save(folder / "bounds.npy", self.bounds)
         columns = {
             "stamp": self.stamp,
-            "hashes": self.hashes,
             "articles": self.articles,
             "passages": {k: [_plain(v) for v in c] for k, c in self.passages.items()},
             "sentences": {k: [_plain(v) for v in c] for k, c in self.sentences.items()},
@@ -160,7 +161,6 @@ class Snapshot:
             columns = json.loads((folder / "columns.json").read_text())
             return cls(
                 stamp=columns["stamp"],
-                hashes=columns["hashes"],
                 articles=columns["articles"],
                 passages=columns["passages"],
                 sentences=columns["sentences"],

@@ -179,16 +179,16 @@ class Store:
                 passage_vectors[rows].mean(axis=0) if rows else np.zeros(passage_vectors.shape[1])
             )
             article_vectors.append(mean / (np.linalg.norm(mean) or 1.0))
+        metadata = [
+            _article_metadata(a, n, complete=False) for a, n in zip(articles, counts, strict=True)
+        ]
         # 1. Articles first, marked incomplete: a crash from here on leaves them to be redone.
         self._batched(
             self.articles.upsert,
             ids=ids,
             embeddings=[v.tolist() for v in article_vectors],
             documents=[a.text for a in articles],
-            metadatas=[
-                _article_metadata(a, n, complete=False)
-                for a, n in zip(articles, counts, strict=True)
-            ],
+            metadatas=metadata,
         )
         # 2. Whatever an earlier version (or a cut-short run) left of these articles goes.
         self._delete_parts(ids)
@@ -223,7 +223,7 @@ class Store:
         self._batched(self.articles.update, ids=ids, metadatas=[{"complete": True}] * len(ids))
         return Snapshot(
             stamp="",
-            hashes={article.id: article.hash for article in articles},
+            articles={i: {**m, "complete": True} for i, m in zip(ids, metadata, strict=True)},
             passages={
                 "id": [p.id for p in passages], "article": [p.article for p in passages],
                 "text": [p.text for p in passages],
@@ -497,22 +497,22 @@ class Store:
         rows = _read_all(self.articles, ["metadatas"])  # fresh: mid-ingest, the catalog lags
         complete = [(id_, m) for id_, m in zip(rows["ids"], rows["metadatas"], strict=True)
                     if m.get("complete")]  # fmt: skip
-        hashes = {id_: meta.get("hash", "") for id_, meta in complete}
-        counts = {id_: int(meta.get("passages", 0)) for id_, meta in complete}
+        articles = dict(complete)
         source: dict[str, int] = {}  # article -> the reusable snapshot it is taken from
         for number, part in enumerate(reusable):
             for article, content in part.hashes.items():
-                if hashes.get(article) == content:
+                if article in articles and articles[article].get("hash", "") == content:
                     source[article] = number
         pieces = [
             (part, part.rows_of({a for a, n in source.items() if n == number}))
             for number, part in enumerate(reusable)
         ]
-        fresh = [a for a in sorted(hashes) if a not in source]
+        fresh = [a for a in sorted(articles) if a not in source]
         for start in range(0, len(fresh), 500):
-            part = self._read_rows({a: counts[a] for a in fresh[start : start + 500]})
+            chunk = fresh[start : start + 500]
+            part = self._read_rows({a: int(articles[a].get("passages", 0)) for a in chunk})
             pieces.append((part, range(len(part.passages["id"]))))
-        return Snapshot.join(pieces, stamp, hashes, folder, articles=dict(complete))
+        return Snapshot.join(pieces, stamp, articles, folder)
 
     def _read_rows(self, passage_counts: dict[str, int]) -> Snapshot:
         """The passages and sentence records of these articles (id -> passages), from Chroma."""
@@ -566,7 +566,6 @@ class Store:
             row += len(group)
         return Snapshot(
             stamp="",
-            hashes={},
             passages=passages,
             sentences=dict(zip(SENTENCE_TEXT + SENTENCE_NUMBERS, map(list, columns), strict=True)),
             bounds=np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]),
