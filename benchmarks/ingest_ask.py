@@ -120,11 +120,13 @@ def measure(name: str, folder: Path, store: Path, questions: list[dict], repeats
     embedded = report.passages - report.reused
     bare_s = pieces = None
     if embedded:
-        rows = Store(store, encoder.name).passages.get(include=["metadatas", "documents"])
-        texts = {
-            m["key"]: f"{m['title']}\n{d}" if m["title"] else d
-            for m, d in zip(rows["metadatas"], rows["documents"], strict=True)
-        }
+        db = Store(store, encoder.name)
+        columns, row_of = db.snapshot().passages, db.snapshot().row_of
+        rows = db.passages.get(include=["metadatas"])
+        texts = {}
+        for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True):
+            title, text = columns["title"][row_of[id_]], columns["text"][row_of[id_]]
+            texts[meta["key"]] = f"{title}\n{text}" if title else text
         pieces = sum(encoder.count_tokens(list(texts.values()))) + 2 * len(texts)  # [CLS], [SEP]
         began = time.perf_counter()
         encoder.embed(list(texts.values()))  # the same passages, through the encoder alone

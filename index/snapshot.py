@@ -64,14 +64,6 @@ class Snapshot:
             rows.setdefault(article, []).append(row)
         return rows
 
-    def sentence_row(self, sentence_id: str) -> int | None:
-        """The row of a sentence record by its store id ("<passage id>/s<offset>")."""
-        passage, _, offset = sentence_id.rpartition("/s")
-        row = self.row_of.get(passage)
-        if row is None or not offset.isdigit() or int(offset) >= len(self.sentence_rows(row)):
-            return None
-        return int(self.bounds[row]) + int(offset)
-
     def sentence_rows(self, passage_row: int) -> range:
         return range(int(self.bounds[passage_row]), int(self.bounds[passage_row + 1]))
 

@@ -1,20 +1,22 @@
 """The one module that talks to Chroma: passages, sentences and articles, written crash-safely.
 
 Three collections share a store:
-- passages: one llama-index TextNode per passage (written through llama-index's ChromaVectorStore,
-  so `VectorStoreIndex.from_vector_store` can read it), with its article, title, outlet, date,
-  sentence range and character range;
+- passages: one llama-index TextNode per passage (in the layout of llama-index's
+  ChromaVectorStore, so `VectorStoreIndex.from_vector_store` can read it), with its article,
+  title, outlet, date, sentence range and character range; its text is in the node's JSON;
 - sentences: one vector per sentence (late-chunked from its passage), for picking sentences,
-  with its article, offsets and speaker (its text is the article's at those offsets);
-- articles: the cleaned text, metadata, sentence offsets and content hash of each article. Its
-  `complete` flag is set last, so an article whose write was cut short is redone by the next ingest.
+  named `<passage>/s<k>` for the passage's k-th sentence, with only its article as metadata:
+  its text, offsets and speaker are in its article's record;
+- articles: the cleaned text, metadata, sentence offsets, speakers and content hash of each
+  article. Its `complete` flag is set last, so an article whose write was cut short is redone by
+  the next ingest.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -192,32 +194,27 @@ class Store:
         )
         # 2. Whatever an earlier version (or a cut-short run) left of these articles goes.
         self._delete_parts(ids)
-        # 3. Passages through llama-index's Chroma integration, sentences directly. A sentence too
+        # 3. Passages as llama-index writes them, then sentences. A sentence too
         # long for one passage has a vector per window; each record still names the whole sentence.
-        # Sentences carry no document: their text is the article's at start:end, and Chroma
-        # indexes every document for full-text search (half the time of writing sentences).
+        # Sentences carry no document and no metadata but their article: their text, offsets and
+        # speaker are in the article's record. Chroma indexes every document for full-text
+        # search and every metadata key in SQLite; with them, sentences took twice as long.
         by_id = {article.id: article for article in articles}
         self._add_passages(passages, passage_vectors, by_id, keys or [""] * len(passages))
-        sentence_ids, sentence_meta, sentence_texts = [], [], []
+        sentence_ids, owners = [], []
+        columns = {name: [] for name in SENTENCE_TEXT + SENTENCE_NUMBERS}
         for passage, vectors in zip(passages, sentence_vectors, strict=True):
             article = by_id[passage.article]
-            for offset in range(len(vectors)):
-                index = passage.first + offset
-                start, end = article.sentences[index]
-                sentence_ids.append(f"{passage.id}/s{offset}")
-                speaker = article.speakers[index] if article.speakers else ""
-                sentence_meta.append(
-                    {"article": article.id, "sentence": index, "passage": passage.id,
-                     "start": start, "end": end, "speaker": speaker,
-                     "outlet": article.outlet, "day": day_number(article.date)}
-                )  # fmt: skip
-                sentence_texts.append(article.text[start:end])
+            sentence_ids.extend(sentence_ids_of(passage.id, len(vectors)))
+            owners.extend([{"article": article.id}] * len(vectors))
+            for index in range(passage.first, passage.first + len(vectors)):
+                _add_sentence(columns, article.text, article.sentences, article.speakers, index)
         embeddings = np.concatenate(sentence_vectors).astype(np.float32)
         self._batched(
             self.sentences.add,
             ids=sentence_ids,
             embeddings=embeddings,
-            metadatas=sentence_meta,
+            metadatas=owners,
         )
         # 4. Only now are the articles complete (an update merges this key into the rest).
         self._batched(self.articles.update, ids=ids, metadatas=[{"complete": True}] * len(ids))
@@ -231,12 +228,7 @@ class Store:
                    for name in ("title", "outlet", "date")},
                 **{name: [getattr(p, name) for p in passages] for name in PASSAGE_NUMBERS},
             },
-            sentences={
-                "text": sentence_texts, "speaker": [m["speaker"] for m in sentence_meta],
-                "index": [m["sentence"] for m in sentence_meta],
-                "start": [m["start"] for m in sentence_meta],
-                "end": [m["end"] for m in sentence_meta],
-            },
+            sentences=columns,
             bounds=np.concatenate([[0], np.cumsum([len(v) for v in sentence_vectors])]),
             passage_vectors=np.asarray(passage_vectors, dtype=np.float32),
             sentence_vectors=embeddings,
@@ -264,24 +256,24 @@ class Store:
             where={"key": {"$in": sorted(set(keys))}}, include=["metadatas", "embeddings"]
         )
         first = {}  # key -> (passage id, vector), one passage per key
+        sizes = {}  # passage id -> sentences
         columns = (rows["ids"], rows["metadatas"], rows["embeddings"])
         for id_, meta, vector in zip(*columns, strict=True):
-            first.setdefault(meta["key"], (id_, np.asarray(vector, dtype=np.float32)))
+            if meta["key"] not in first:
+                first[meta["key"]] = (id_, np.asarray(vector, dtype=np.float32))
+                sizes[id_] = int(meta["last"]) - int(meta["first"]) + 1
         if not first:
             return {}
+        wanted = {id_: sentence_ids_of(id_, size) for id_, size in sizes.items()}
         said = self.sentences.get(
-            where={"passage": {"$in": [id_ for id_, _ in first.values()]}},
-            include=["metadatas", "embeddings"],
+            ids=[s for group in wanted.values() for s in group], include=["embeddings"]
         )
-        by_passage: dict[str, list[tuple[int, np.ndarray]]] = {}
-        for id_, vector in zip(said["ids"], said["embeddings"], strict=True):
-            passage, offset = id_.rsplit("/s", 1)
-            by_passage.setdefault(passage, []).append((int(offset), vector))
+        vector_of = dict(zip(said["ids"], said["embeddings"], strict=True))
         found = {}
         for key, (id_, vector) in first.items():
-            sentences = sorted(by_passage.get(id_, []), key=lambda pair: pair[0])
-            if sentences:
-                found[key] = (vector, np.asarray([v for _, v in sentences], dtype=np.float32))
+            if all(s in vector_of for s in wanted[id_]):  # a passage without them is not reused
+                sentences = np.asarray([vector_of[s] for s in wanted[id_]], dtype=np.float32)
+                found[key] = (vector, sentences)
         return found
 
     def _add_passages(
@@ -291,14 +283,17 @@ class Store:
         articles: dict[str, Article],
         keys: Sequence[str],
     ) -> None:
+        """Write passages as llama-index writes TextNodes to Chroma (its `node_to_metadata_dict`),
+        except that the text is kept in the node's JSON rather than as a Chroma document:
+        Chroma indexes every document for full-text search, which took a third of the time of
+        writing passages. llama-index's ChromaVectorStore reads the text back from the JSON."""
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
-        from llama_index.vector_stores.chroma import ChromaVectorStore
+        from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
         nodes = [
             TextNode(
                 id_=p.id,
                 text=p.text,
-                embedding=vector.tolist(),
                 start_char_idx=p.start,
                 end_char_idx=p.end,
                 metadata={
@@ -316,9 +311,14 @@ class Store:
                 },
                 relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=p.article)},
             )
-            for p, vector, key in zip(passages, vectors, keys, strict=True)
+            for p, key in zip(passages, keys, strict=True)
         ]
-        ChromaVectorStore(chroma_collection=self.passages).add(nodes)
+        self._batched(
+            self.passages.add,
+            ids=[node.node_id for node in nodes],
+            embeddings=np.asarray(vectors, dtype=np.float32),
+            metadatas=[node_to_metadata_dict(node, flat_metadata=True) for node in nodes],
+        )
 
     def _batched(self, method, ids: list[str], **columns) -> None:
         size = self.client.get_max_batch_size()
@@ -410,25 +410,21 @@ class Store:
         return sorted(self._sentence_records(self.snapshot(), rows), key=lambda r: r.start)
 
     def speaker_sentences(
-        self, vector: np.ndarray, speakers: Sequence[str], k: int, where: dict | None = None
+        self,
+        vector: np.ndarray,
+        speakers: Sequence[str],
+        k: int,
+        articles: Collection[str] | None = None,
     ) -> list[SentenceRecord]:
         """The k sentences said by any of these speakers that are nearest to vector (exactly:
-        one person's sentences are few).
-
-        where may filter on article, outlet and day, which sentences carry as passages do.
+        one person's sentences are few), in these articles only when they are given.
         """
-        if where:  # a filter Chroma evaluates; the records are read from the snapshot
-            condition = {"$and": [{"speaker": {"$in": list(speakers)}}, where]}
-            snapshot = self.snapshot()
-            rows = [snapshot.sentence_row(id_) for id_ in self.sentences.get(
-                where=condition, include=[])["ids"]]  # fmt: skip
-            said = self._sentence_records(snapshot, [row for row in rows if row is not None])
-        else:  # who says each sentence is in the catalog
-            positions: dict[str, set[int]] = {}
-            for speaker in dict.fromkeys(speakers):
-                for article, indexes in self._said_by().get(speaker, {}).items():
+        positions: dict[str, set[int]] = {}  # who says each sentence is in the catalog
+        for speaker in dict.fromkeys(speakers):
+            for article, indexes in self._said_by().get(speaker, {}).items():
+                if articles is None or article in articles:
                     positions.setdefault(article, set()).update(indexes)
-            said = self._sentence_records(self.snapshot(), self._sentence_rows(positions))
+        said = self._sentence_records(self.snapshot(), self._sentence_rows(positions))
         if not said:
             return []
         nearness = np.stack([record.vector for record in said]) @ vector
@@ -515,62 +511,59 @@ class Store:
         return Snapshot.join(pieces, stamp, articles, folder)
 
     def _read_rows(self, passage_counts: dict[str, int]) -> Snapshot:
-        """The passages and sentence records of these articles (id -> passages), from Chroma."""
+        """The passages and sentence records of these articles (id -> passages), from Chroma:
+        vectors and passage metadata from their records, texts, sentence offsets and speakers
+        from the article's."""
         ids = [f"{a}#p{n}" for a, count in passage_counts.items() for n in range(count)]
-        got = self.passages.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        found = {
-            id_: (text, meta, vector)
-            for id_, text, meta, vector in zip(
-                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+        got = self.passages.get(ids=ids, include=["metadatas", "embeddings"])
+        columns = (got["ids"], got["metadatas"], got["embeddings"])
+        found = {id_: (meta, vector) for id_, meta, vector in zip(*columns, strict=True)}
+        ids = [id_ for id_ in ids if id_ in found]
+        records = self.articles.get(ids=list(passage_counts), include=["documents", "metadatas"])
+        article_of = {
+            id_: _article_from_row(id_, text, meta)
+            for id_, text, meta in zip(
+                records["ids"], records["documents"], records["metadatas"], strict=True
             )
         }
-        ids = [id_ for id_ in ids if id_ in found]
         passages = {name: [] for name in PASSAGE_TEXT + PASSAGE_NUMBERS}
-        sentence_ids = []
+        sentences = {name: [] for name in SENTENCE_TEXT + SENTENCE_NUMBERS}
+        sizes = []
+        wanted: list[str] = []
         for id_ in ids:
-            text, meta, _ = found[id_]
+            meta, _ = found[id_]
+            article = article_of[meta["article"]]
+            text = article.text[int(meta["start"]) : int(meta["end"])]
             for name, value in (("id", id_), ("text", text), ("article", meta["article"])):
                 passages[name].append(value)
             for name in ("title", "outlet", "date"):
                 passages[name].append(meta.get(name, ""))
             for name in PASSAGE_NUMBERS:
                 passages[name].append(int(meta[name]))
-            sentence_ids.append(
-                [f"{id_}/s{k}" for k in range(int(meta["last"]) - int(meta["first"]) + 1)]
-            )
-        # A sentence's text is its article's at start:end. Read a page at a time into columns:
-        # rows kept as Chroma returns them (float64 vectors, a dict per row) took 500 MB at
-        # 2,225 articles.
-        texts = self.articles.get(ids=list(passage_counts), include=["documents"])
-        text_of = dict(zip(texts["ids"], texts["documents"], strict=True))
-        wanted = [s for group in sentence_ids for s in group]
-        position = {id_: row for row, id_ in enumerate(wanted)}
-        vectors = np.zeros((len(wanted), DIM), np.float32)
-        said: list[tuple | None] = [None] * len(wanted)
+            first, last = int(meta["first"]), int(meta["last"])
+            wanted.extend(sentence_ids_of(id_, last - first + 1))
+            sizes.append(last - first + 1)
+            for index in range(first, last + 1):
+                _add_sentence(sentences, article.text, article.sentences, article.speakers, index)
+        vector_of = {}
         for start in range(0, len(wanted), 5000):
-            rows = self.sentences.get(
-                ids=wanted[start : start + 5000], include=["metadatas", "embeddings"]
-            )
-            at = [position[id_] for id_ in rows["ids"]]
-            if at:
-                vectors[at] = rows["embeddings"]
-            for row, meta in zip(at, rows["metadatas"], strict=True):
-                begin, end = int(meta["start"]), int(meta["end"])
-                said[row] = (text_of[meta["article"]][begin:end], meta.get("speaker", ""),
-                             int(meta["sentence"]), begin, end)  # fmt: skip
-        present = [row for row, record in enumerate(said) if record is not None]
-        columns = list(zip(*[said[row] for row in present], strict=True)) or [()] * 5
-        sizes, row = [], 0
-        for group in sentence_ids:
-            sizes.append(sum(said[r] is not None for r in range(row, row + len(group))))
-            row += len(group)
+            rows = self.sentences.get(ids=wanted[start : start + 5000], include=["embeddings"])
+            vectors = np.asarray(rows["embeddings"], np.float32).reshape(-1, DIM)
+            vector_of.update(zip(rows["ids"], vectors, strict=True))
+        present = [id_ in vector_of for id_ in wanted]
+        if not all(present):  # never so in a store ingest wrote; kept readable if it happens
+            sentences = {name: [v for v, p in zip(column, present, strict=True) if p]
+                         for name, column in sentences.items()}  # fmt: skip
+            ends = np.cumsum(sizes)
+            sizes = [sum(present[end - size : end]) for size, end in zip(sizes, ends, strict=True)]
+        vectors = [vector_of[id_] for id_ in wanted if id_ in vector_of]
         return Snapshot(
             stamp="",
             passages=passages,
-            sentences=dict(zip(SENTENCE_TEXT + SENTENCE_NUMBERS, map(list, columns), strict=True)),
+            sentences=sentences,
             bounds=np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]),
-            passage_vectors=np.asarray([found[i][2] for i in ids], np.float32).reshape(-1, DIM),
-            sentence_vectors=vectors[present] if len(present) < len(wanted) else vectors,
+            passage_vectors=np.asarray([found[i][1] for i in ids], np.float32).reshape(-1, DIM),
+            sentence_vectors=np.asarray(vectors, np.float32).reshape(-1, DIM),
         )
 
     def catalog(self) -> dict[str, Article]:
@@ -658,6 +651,21 @@ def _read_all(collection, include: list[str], page: int = 5000) -> dict:
             rows[column].extend(got[column])
         if len(got["ids"]) < page:
             return rows
+
+
+def sentence_ids_of(passage: str, sentences: int) -> list[str]:
+    """The store ids of a passage's sentence records."""
+    return [f"{passage}/s{k}" for k in range(sentences)]
+
+
+def _add_sentence(columns: dict[str, list], text: str, spans, speakers, index: int) -> None:
+    """Append an article's sentence (by index) to snapshot columns."""
+    start, end = spans[index]
+    columns["text"].append(text[start:end])
+    columns["speaker"].append(speakers[index] if speakers else "")
+    columns["index"].append(index)
+    columns["start"].append(start)
+    columns["end"].append(end)
 
 
 def _article_metadata(article: Article, passages: int, complete: bool) -> dict:

@@ -194,7 +194,8 @@ def gather(db: Store, question: str, history, settings: Settings, filters: Filte
     speaker, names = find_people(query.speaker, quoted) if query.speaker else ("", [])
     missing = _not_in_articles(question, query, speaker, named, lexical)
     if speaker and not missing:
-        said = db.speaker_sentences(vector, names, SPEAKER_DEPTH, filters.where())
+        chosen = filters.chosen(db.catalog().values())
+        said = db.speaker_sentences(vector, names, SPEAKER_DEPTH, chosen)
         topic_vector = encoder.embed_query(query.topic)
         scored = _said_about(query.topic, topic_vector, vector, said, idf)
         reason = f"The articles quote {speaker}, but not on {query.topic.rstrip('?.! ')}."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from index.lexical import LexicalIndex
+from index.records import Article
 from index.store import PassageHit, Store, day_number
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
@@ -43,14 +44,24 @@ class Filters:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def accepts(self, hit: PassageHit) -> bool:
-        day = day_number(hit.date)
+        return self.admits(hit.article, hit.outlet, hit.date)
+
+    def admits(self, article: str, outlet: str, date: str) -> bool:
+        """Whether an article with this id, outlet and date passes (as `where` decides)."""
+        day = day_number(date)
         return (
-            (not self.outlets or hit.outlet in self.outlets)
-            and (not self.articles or hit.article in self.articles)
+            (not self.outlets or outlet in self.outlets)
+            and (not self.articles or article in self.articles)
             and (not self.date_from or day >= day_number(self.date_from))
             and (not self.date_to or 0 < day <= day_number(self.date_to))
             and (not (self.date_from or self.date_to) or day > 0)
         )
+
+    def chosen(self, catalog: Iterable[Article]) -> set[str] | None:
+        """The ids of the articles that pass, or None when nothing is filtered."""
+        if self == Filters():
+            return None
+        return {a.id for a in catalog if self.admits(a.id, a.outlet, a.date)}
 
 
 def fuse(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[str]:

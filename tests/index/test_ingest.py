@@ -24,9 +24,23 @@ def stored(store: Path) -> Store:
     return Store(store, MODEL_NAME)
 
 
-def sentence_keys(db: Store) -> list[tuple[str, int]]:
+def sentence_keys(db: Store) -> list[tuple[str, int | None]]:
+    """(article, sentence index) of every sentence record in Chroma; the index is None for a
+    record whose passage ("<passage>/s<k>" names the passage's k-th sentence) is not there."""
+    passages = db.passages.get(include=["metadatas"])
+    first = {id_: m["first"] for id_, m in zip(passages["ids"], passages["metadatas"], strict=True)}
     rows = db.sentences.get(include=["metadatas"])
-    return [(m["article"], m["sentence"]) for m in rows["metadatas"]]
+    keys = []
+    for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True):
+        passage, offset = id_.rsplit("/s", 1)
+        keys.append((meta["article"], first[passage] + int(offset) if passage in first else None))
+    return keys
+
+
+def in_order(ids: list[str]) -> list[int]:
+    """Positions of sentence record ids ("<article>#p<n>/s<k>") in article order."""
+    place = [tuple(map(int, id_.rsplit("#p", 1)[1].split("/s"))) for id_ in ids]
+    return sorted(range(len(ids)), key=place.__getitem__)
 
 
 def test_reingest_of_an_unchanged_folder_embeds_nothing(articles, tmp_path):
@@ -71,9 +85,8 @@ def test_copied_or_edited_articles_reuse_the_vectors_of_unchanged_passages(artic
     db = stored(store)
 
     def vectors(article):
-        rows = db.sentences.get(where={"article": article}, include=["metadatas", "embeddings"])
-        order = sorted(range(len(rows["ids"])), key=lambda i: rows["metadatas"][i]["sentence"])
-        return [rows["embeddings"][i] for i in order]
+        rows = db.sentences.get(where={"article": article}, include=["embeddings"])
+        return [rows["embeddings"][i] for i in in_order(rows["ids"])]
 
     for original, copy in zip(vectors(BNE), vectors("copy.txt"), strict=True):
         np.testing.assert_allclose(original, copy, atol=1e-6)
@@ -201,8 +214,8 @@ def test_whole_collections_are_read_a_page_at_a_time(seed_store):
     from index.store import _read_all
 
     db = stored(seed_store)
-    paged = _read_all(db.passages, ["documents", "metadatas"], page=3)
-    whole = db.passages.get(include=["documents", "metadatas"])
+    paged = _read_all(db.passages, ["metadatas"], page=3)
+    whole = db.passages.get(include=["metadatas"])
     assert sorted(paged["ids"]) == sorted(whole["ids"]) and len(paged["ids"]) > 3
-    texts = dict(zip(paged["ids"], paged["documents"], strict=True))
-    assert texts == dict(zip(whole["ids"], whole["documents"], strict=True))
+    nodes = dict(zip(paged["ids"], paged["metadatas"], strict=True))
+    assert nodes == dict(zip(whole["ids"], whole["metadatas"], strict=True))

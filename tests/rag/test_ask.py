@@ -5,9 +5,10 @@ import pytest
 from index.embed import MODEL_NAME
 from index.store import Store
 from rag import Answer, Citation, article_text, ask, select
-from rag.ask import Evidence, choose, find_people
+from rag.ask import Evidence, choose, find_people, open_store
 from rag.errors import EmptyQuestionError, StoreNotFoundError
 from rag.query import Query
+from rag.retrieve import Filters
 from tests.conftest import BNE, FOX
 from tests.rag.test_select import record
 
@@ -158,10 +159,13 @@ def test_filters_restrict_the_articles_answers_come_from(seed_store):
     assert ask(question, store=seed_store, date_to="2024-12-31").abstained
     only = ask("What did Hussein say about mediation?", store=seed_store, articles=[FOX])
     assert only.related and all(c.article == FOX for c in only.citations + only.related)
-    # A speaker question under a filter: Chroma picks the speaker's sentences in those articles.
+    # A speaker question under a filter: the speaker's sentences in those articles only.
     said = ask("What did Hussein say about Syria?", store=seed_store, articles=[BNE])
     assert said.citations and {c.article for c in said.citations} == {BNE}
     assert "Syria" in said.citations[0].quote
+    undated = ask("What did Hussein say about Syria?", store=seed_store, date_to="2024-12-31")
+    assert undated.abstained and not undated.citations
+    assert Filters().chosen(open_store(seed_store).catalog().values()) is None  # no filter
 
 
 def test_a_surname_an_article_uses_alone_is_the_person_asked_about():
