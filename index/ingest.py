@@ -104,7 +104,8 @@ def ingest(
         )
 
     db = Store(settings.store, MODEL_NAME, create=True, chroma_url=settings.chroma_url)
-    manifest = db.manifest()
+    metadata = db.article_metadata()
+    manifest = db.manifest(metadata)
     present = {source.id for source in sources}
     if manifest and not replace and not present & set(manifest):
         raise IngestSourceError(
@@ -156,7 +157,8 @@ def ingest(
             written.append(writing.result())
         bar.close()
         encoder.prepare_queries()  # once per machine: the first question need not wait for it
-    refresh_indexes(db, [part for part in written if part])
+    # With nothing written or removed, the metadata read above is still the store's.
+    refresh_indexes(db, [part for part in written if part], None if todo or removed else metadata)
     db.end_changes()
     empty = {s.id for s in skipped}
     return IngestReport(
@@ -234,18 +236,21 @@ def embedding_key(text: str, spans) -> str:
     return hashlib.sha256(json.dumps([text, spans]).encode()).hexdigest()[:32]
 
 
-def refresh_indexes(db: Store, written: Sequence[Snapshot] = ()) -> None:
+def refresh_indexes(
+    db: Store, written: Sequence[Snapshot] = (), metadata: dict[str, dict] | None = None
+) -> None:
     """Rebuild the snapshot of passages and sentences that questions read, and the BM25 index,
     when the articles they cover are not those in the store: the snapshot from the last one and
     the rows this ingest wrote (written), the BM25 index whole (bm25s indexes 10,000 passages in
-    a second)."""
-    current = stamp({id_: state.hash for id_, state in db.manifest().items() if state.complete})
+    a second). metadata: the store's `article_metadata()`, read here when not given."""
+    metadata = db.article_metadata() if metadata is None else metadata
+    current = stamp({id_: s.hash for id_, s in db.manifest(metadata).items() if s.complete})
     if saved_stamp(db.snapshot_path) == current and saved_stamp(db.lexical_path) == current:
         return  # nothing changed since they were made: re-ingest of an unchanged corpus
     snapshot = Snapshot.load(db.snapshot_path)
     if snapshot is None or snapshot.stamp != current:
         reusable = ([snapshot] if snapshot else []) + list(written)
-        snapshot = db.read_snapshot(current, reusable, folder=db.snapshot_path)
+        snapshot = db.read_snapshot(current, reusable, db.snapshot_path, metadata)
     if saved_stamp(db.lexical_path) != current:
         columns = snapshot.passages
         texts = [f"{t}\n{x}" for t, x in zip(columns["title"], columns["text"], strict=True)]

@@ -143,12 +143,18 @@ class Store:
 
     # ---- ingest side -------------------------------------------------------------------------
 
-    def manifest(self) -> dict[str, ArticleState]:
-        """Every article in the store with its content hash and whether its write completed."""
+    def article_metadata(self) -> dict[str, dict]:
+        """Every article's metadata as Chroma holds it now (0.3 s at 2,225 articles)."""
         rows = _read_all(self.articles, ["metadatas"])
+        return dict(zip(rows["ids"], rows["metadatas"], strict=True))
+
+    def manifest(self, metadata: dict[str, dict] | None = None) -> dict[str, ArticleState]:
+        """Every article in the store with its content hash and whether its write completed,
+        from `article_metadata` (read now when not given)."""
+        metadata = self.article_metadata() if metadata is None else metadata
         return {
             id_: ArticleState(meta.get("hash", ""), bool(meta.get("complete")))
-            for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True)
+            for id_, meta in metadata.items()
         }
 
     def write(
@@ -485,15 +491,21 @@ class Store:
         return self._snapshot[1]
 
     def read_snapshot(
-        self, stamp: str, reusable: Sequence[Snapshot] = (), folder: Path | None = None
+        self,
+        stamp: str,
+        reusable: Sequence[Snapshot] = (),
+        folder: Path | None = None,
+        metadata: dict[str, dict] | None = None,
     ) -> Snapshot:
         """A snapshot of every complete article, written to folder when one is given: an
         article's rows are taken from a reusable snapshot (the last one saved, what this ingest
-        wrote) that holds them at its current content hash, and read from Chroma otherwise."""
-        rows = _read_all(self.articles, ["metadatas"])  # fresh: mid-ingest, the catalog lags
-        complete = [(id_, m) for id_, m in zip(rows["ids"], rows["metadatas"], strict=True)
-                    if m.get("complete")]  # fmt: skip
-        articles = dict(complete)
+        wrote) that holds them at its current content hash, and read from Chroma otherwise.
+
+        metadata: `article_metadata()` when the caller has just read it (fresh: mid-ingest, the
+        catalog lags).
+        """
+        metadata = self.article_metadata() if metadata is None else metadata
+        articles = {id_: meta for id_, meta in metadata.items() if meta.get("complete")}
         source: dict[str, int] = {}  # article -> the reusable snapshot it is taken from
         for number, part in enumerate(reusable):
             for article, content in part.hashes.items():
