@@ -34,7 +34,7 @@ class Settings:
         max_citations: most sentences cited in one answer.
         threads: ONNX Runtime threads for one question (2 is fastest on this 2-core machine; see
             README).
-        ingest_threads: encoder threads while embedding batches at ingest (measured faster on 2).
+        ingest_threads: encoder batches run at once at ingest, one thread each (see README).
         batch_size: passages per encoder batch at ingest; 0 lets the encoder choose (8 in ONNX
             Runtime on CPU, 32 on torch).
         chunk_articles: articles embedded and written per step at ingest (the unit of crash safety).
