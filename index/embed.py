@@ -130,8 +130,8 @@ class Encoder:
             260 ms instead of 8.
         batch_threads: batches embedded at once, each on one thread (torch: its threads).
         batch_size: passages per forward pass, batched by length; 0 picks by where batches run:
-            8 in ONNX Runtime on CPU (17% faster than 32 and 140 MB smaller, measured on BBC
-            passages), 32 on torch.
+            8 in ONNX Runtime on CPU (13% faster than 32, measured on BBC passages; see
+            README), 32 on torch.
         device: "cpu", "cuda", or None for CUDA when there is a GPU (batches only).
         cache: folder for the ONNX export; None runs everything on torch.
     """
