@@ -132,8 +132,7 @@ def ingest(
     if todo:
         encoder = settings.encoder()
         bar = _progress(len(todo), progress)
-        size = settings.chunk_articles
-        chunks = [todo[start : start + size] for start in range(0, len(todo), size)]
+        chunks = _chunks(todo, settings.chunk_articles)
         # A worker thread prepares the next chunk (clean, split, look up stored vectors) and
         # writes the last one while this thread embeds: the encoder releases the GIL, so that
         # Python work fills what the encoder leaves of the CPU. Every store call is on the
@@ -173,6 +172,19 @@ def ingest(
         reused=reused,
         seconds=time.perf_counter() - began,
     )
+
+
+def _chunks(todo: list[Source], size: int) -> list[list[Source]]:
+    """todo in chunks of size articles, the first two smaller (an eighth, then half): the
+    encoder waits for the first chunk to be split, and then splitting a chunk takes about a
+    fifth of the time of embedding one as large."""
+    sizes = [max(1, size // 8), max(1, size // 2)]
+    chunks, start = [], 0
+    while start < len(todo):
+        step = sizes[len(chunks)] if len(chunks) < len(sizes) else size
+        chunks.append(todo[start : start + step])
+        start += step
+    return chunks
 
 
 @dataclass(frozen=True)
