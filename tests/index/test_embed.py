@@ -41,15 +41,16 @@ def test_onnx_batches_match_torch(tmp_path):
         "Long " + "words and more words " * 120,  # past the window: truncated alike
     ]
     spans = [[(6, 26), (27, len(texts[0]))], [(0, 9)], [(0, 50), (50, 2000)]]
-    onnx = Encoder(cache=tmp_path, batch_size=2)
-    passages, sentences = onnx.embed_passages(texts, spans)
-    assert onnx._onnx is not None and onnx.device == "cpu"
     torch_passages, torch_sentences = Encoder().embed_passages(texts, spans)
-    np.testing.assert_allclose(passages, torch_passages, atol=1e-5)
-    for got, expected in zip(sentences, torch_sentences, strict=True):
-        np.testing.assert_allclose(got, expected, atol=1e-5)
-    np.testing.assert_allclose(onnx.embed(texts), Encoder().embed(texts), atol=1e-5)
-    assert onnx.embed([]).shape == (0, 384)
+    for streams in (1, 2):  # batches one at a time, or two at once
+        onnx = Encoder(cache=tmp_path, batch_size=2, batch_threads=streams)
+        passages, sentences = onnx.embed_passages(texts, spans)
+        assert onnx._onnx is not None and onnx.device == "cpu"
+        np.testing.assert_allclose(passages, torch_passages, atol=1e-5)
+        for got, expected in zip(sentences, torch_sentences, strict=True):
+            np.testing.assert_allclose(got, expected, atol=1e-5)
+        np.testing.assert_allclose(onnx.embed(texts), Encoder().embed(texts), atol=1e-5)
+        assert onnx.embed([]).shape == (0, 384)
 
 
 def test_questions_fall_back_to_torch_without_an_onnx_model(tmp_path):

@@ -43,6 +43,16 @@ def in_order(ids: list[str]) -> list[int]:
     return sorted(range(len(ids)), key=place.__getitem__)
 
 
+def test_the_first_chunks_are_smaller_and_all_of_them_cover_every_article_once():
+    from index.ingest import _chunks
+
+    chunks = _chunks(list(range(200)), 64)
+    assert [len(chunk) for chunk in chunks] == [8, 32, 64, 64, 32]
+    assert [n for chunk in chunks for n in chunk] == list(range(200))
+    assert _chunks(list(range(3)), 1) == [[0], [1], [2]]
+    assert _chunks([], 64) == []
+
+
 def test_reingest_of_an_unchanged_folder_embeds_nothing(articles, tmp_path):
     first = ingest(articles, tmp_path / "store")
     assert sorted(first.added) == [FOX, BNE] and first.passages > 0
