@@ -128,7 +128,8 @@ def measure(name: str, folder: Path, store: Path, questions: list[dict], repeats
     bare_s = bare_cpu = pieces = None
     if embedded:
         db = Store(store, encoder.name)
-        columns, row_of = db.snapshot().passages, db.snapshot().row_of
+        snapshot = db.snapshot()
+        columns, row_of = snapshot.passages, snapshot.row_of
         rows = db.passages.get(include=["metadatas"])
         texts = {}
         for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True):

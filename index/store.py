@@ -518,25 +518,25 @@ class Store:
         fresh = [a for a in sorted(articles) if a not in source]
         for start in range(0, len(fresh), 500):
             chunk = fresh[start : start + 500]
-            part = self._read_rows({a: int(articles[a].get("passages", 0)) for a in chunk})
+            part = self._read_rows({a: articles[a] for a in chunk})
             pieces.append((part, range(len(part.passages["id"]))))
         return Snapshot.join(pieces, stamp, articles, folder)
 
-    def _read_rows(self, passage_counts: dict[str, int]) -> Snapshot:
-        """The passages and sentence records of these articles (id -> passages), from Chroma:
-        vectors and passage metadata from their records, texts, sentence offsets and speakers
-        from the article's."""
-        ids = [f"{a}#p{n}" for a, count in passage_counts.items() for n in range(count)]
+    def _read_rows(self, metadata: dict[str, dict]) -> Snapshot:
+        """The passages and sentence records of these articles (id -> their metadata, as
+        `article_metadata` read it), from Chroma: vectors and passage metadata from their
+        records, texts from the articles', sentence offsets and speakers from metadata."""
+        ids = [
+            f"{a}#p{n}" for a, meta in metadata.items() for n in range(int(meta.get("passages", 0)))
+        ]
         got = self.passages.get(ids=ids, include=["metadatas", "embeddings"])
         columns = (got["ids"], got["metadatas"], got["embeddings"])
         found = {id_: (meta, vector) for id_, meta, vector in zip(*columns, strict=True)}
         ids = [id_ for id_ in ids if id_ in found]
-        records = self.articles.get(ids=list(passage_counts), include=["documents", "metadatas"])
+        texts = self.articles.get(ids=list(metadata), include=["documents"])
         article_of = {
-            id_: _article_from_row(id_, text, meta)
-            for id_, text, meta in zip(
-                records["ids"], records["documents"], records["metadatas"], strict=True
-            )
+            id_: _article_from_row(id_, text, metadata[id_])
+            for id_, text in zip(texts["ids"], texts["documents"], strict=True)
         }
         passages = {name: [] for name in PASSAGE_TEXT + PASSAGE_NUMBERS}
         sentences = {name: [] for name in SENTENCE_TEXT + SENTENCE_NUMBERS}
