@@ -17,6 +17,9 @@ is ingested into a copy of the 2,225-article store: its passages' vectors are al
 measures writing and answering at that size, not the encoder (the row says how many were reused).
 
     .venv/bin/python benchmarks/ingest_ask.py [--corpora seed bbc500 bbc2225 synthetic]
+
+With RAG_PRECISION=int8 in the environment, ingest and the bare encoder run their batches on the
+int8 copy of the model (llama-index's pipeline is unchanged: float32 on torch).
 """
 
 from __future__ import annotations
@@ -152,6 +155,7 @@ def measure(name: str, folder: Path, store: Path, questions: list[dict], repeats
     ingested = len(report.added) + len(report.updated)
     return {
         "corpus": name,
+        "precision": encoder.precision,  # of the batches: RAG_PRECISION
         "articles": ingested + len(report.unchanged),
         "passages": report.passages,
         "reused": report.reused,

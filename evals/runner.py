@@ -111,7 +111,7 @@ def add_similarity(rows: list[dict]) -> None:
     if not rows:
         return
     texts = [r["plain"] for r in rows] + [r["reference"] for r in rows]
-    vectors = Settings.from_env().encoder().embed(texts)
+    vectors = Settings.from_env(precision="fp32").encoder().embed(texts)  # comparable runs
     for row, answer, reference in zip(rows, vectors[: len(rows)], vectors[len(rows) :],
                                       strict=True):  # fmt: skip
         row["similarity"] = round(float(answer @ reference), 4)

@@ -114,9 +114,11 @@ def ingest(
             "use another --store, or --replace to replace them"
         )
     removed = sorted(set(manifest) - present)
+    # int8 vectors are not float32 ones: a store that changes precision is embedded again.
+    version = PIPELINE if settings.precision == "fp32" else f"{PIPELINE}:{settings.precision}"
     todo, unchanged = [], []
     for source in sources:
-        fingerprint = f"{PIPELINE}:{source.hash}"
+        fingerprint = f"{version}:{source.hash}"
         if manifest.get(source.id) == ArticleState(fingerprint, True):
             unchanged.append(source.id)
         else:
@@ -221,7 +223,10 @@ def _prepare(db: Store, encoder: Encoder, sources: list[Source]) -> _Batch:
     for passage in passages:
         offset = len(passage.embed_text) - len(passage.text) - passage.start
         spans.append(tuple((s + offset, e + offset) for s, e in passage.sentence_spans))
-    keys = [embedding_key(p.embed_text, s) for p, s in zip(passages, spans, strict=True)]
+    keys = [
+        embedding_key(p.embed_text, s, encoder.precision)
+        for p, s in zip(passages, spans, strict=True)
+    ]
     known = db.vectors_for(keys)
     fresh: dict[str, int] = {}
     for row, key in enumerate(keys):
@@ -243,9 +248,11 @@ def _embed(encoder: Encoder, batch: _Batch) -> tuple:
     return batch.articles, batch.passages, passage_vectors, sentence_vectors, batch.keys
 
 
-def embedding_key(text: str, spans) -> str:
-    """What a passage's vectors depend on: the text the encoder sees and the sentence spans."""
-    return hashlib.sha256(json.dumps([text, spans]).encode()).hexdigest()[:32]
+def embedding_key(text: str, spans, precision: str = "fp32") -> str:
+    """What a passage's vectors depend on: the text the encoder sees, the sentence spans, and
+    the precision of the batches (float32 keys name no precision, as before there was one)."""
+    named = [text, spans] if precision == "fp32" else [text, spans, precision]
+    return hashlib.sha256(json.dumps(named).encode()).hexdigest()[:32]
 
 
 def refresh_indexes(

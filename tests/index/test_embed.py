@@ -2,8 +2,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
+from index import embed
 from index.embed import Encoder
+from rag.errors import SettingsError
+from rag.settings import PRECISIONS, Settings
 
 
 def test_late_chunking_matches_sentence_transformers():
@@ -51,6 +55,61 @@ def test_onnx_batches_match_torch(tmp_path):
             np.testing.assert_allclose(got, expected, atol=1e-5)
         np.testing.assert_allclose(onnx.embed(texts), Encoder().embed(texts), atol=1e-5)
         assert onnx.embed([]).shape == (0, 384)
+
+
+SYRIA = (
+    "Regarding Syria, he said Iraq would supply grain and oil once assured they would reach all "
+    "Syrians. Baghdad has maintained a delicate balance in its relations with both Washington "
+    "and Tehran. Hussein cited Iraq's previous mediation between Saudi Arabia and Iran."
+)
+_STARTS = [0, SYRIA.index("Baghdad"), SYRIA.index("Hussein"), len(SYRIA) + 1]
+SYRIA_SPANS = [(start, end - 1) for start, end in zip(_STARTS, _STARTS[1:], strict=False)]
+
+
+def test_int8_batches_agree_with_float32_and_rank_alike(tmp_path):
+    """Asked for, batches run on an int8 copy whose vectors are within a cosine of 0.97 of the
+    float32 ones and pick the same sentence for each question; questions stay float32."""
+    exact = Encoder(cache=tmp_path)
+    int8 = Encoder(cache=tmp_path, precision="int8")
+    texts = [SYRIA, "Long " + "words and more words " * 120]
+    spans = [SYRIA_SPANS, [(0, 50), (50, 2000)]]
+    (passages, sentences), (int8_passages, int8_sentences) = (
+        encoder.embed_passages(texts, spans) for encoder in (exact, int8)
+    )
+    assert int8._batch_model.name.endswith("-int8.onnx") and exact._batch_model == exact._onnx
+    assert not [p for p in tmp_path.iterdir() if p.suffix != ".onnx"]  # no partial file
+    assert np.min(np.sum(passages * int8_passages, axis=1)) > 0.97
+    for got, expected in zip(int8_sentences, sentences, strict=True):
+        assert np.min(np.sum(got * expected, axis=1)) > 0.97
+    questions = [
+        "What will Iraq send to Syria?",
+        "How does Baghdad handle Washington and Tehran?",
+        "Has Iraq mediated before?",
+    ]
+    for number, question in enumerate(questions):
+        vector = int8.embed_query(question)
+        np.testing.assert_allclose(vector, exact.embed_query(question), atol=1e-6)
+        assert np.argmax(int8_sentences[0] @ vector) == np.argmax(sentences[0] @ vector) == number
+
+
+def test_int8_falls_back_to_float32_when_it_disagrees(tmp_path, monkeypatch):
+    """An int8 copy that fails its check is not kept; batches run on the float32 export."""
+    monkeypatch.setattr(embed, "INT8_AGREEMENT", 1.01)  # more than any cosine can be
+    encoder = Encoder(cache=tmp_path, precision="int8")
+    texts = [SYRIA, "Just one."]
+    got = encoder.embed(texts)
+    assert encoder._batch_model == encoder._onnx
+    assert [p.name for p in tmp_path.iterdir()] == [encoder._onnx.name]  # the export only
+    np.testing.assert_allclose(got, Encoder().embed(texts), atol=1e-5)
+
+
+def test_precision_is_a_setting():
+    """RAG_PRECISION picks the precision of ingest's batches; anything else is a clear error."""
+    assert PRECISIONS == embed.PRECISIONS
+    assert Settings.from_env({}).encoder().precision == "fp32"
+    assert Settings.from_env({"RAG_PRECISION": "int8"}).encoder().precision == "int8"
+    with pytest.raises(SettingsError, match="RAG_PRECISION='fp16' is not one of int8, fp32"):
+        Settings.from_env({"RAG_PRECISION": "fp16"})
 
 
 def test_questions_fall_back_to_torch_without_an_onnx_model(tmp_path):

@@ -110,6 +110,23 @@ def test_copied_or_edited_articles_reuse_the_vectors_of_unchanged_passages(artic
     assert answer.citations and not answer.abstained
 
 
+def test_another_precision_embeds_the_store_again(articles, tmp_path, monkeypatch):
+    """int8 vectors are not float32 ones: ingesting at another RAG_PRECISION embeds every
+    passage again instead of keeping vectors of the other precision, and answers as before."""
+    store = tmp_path / "store"
+    first = ingest(articles, store)
+    monkeypatch.setenv("RAG_PRECISION", "int8")
+    int8 = ingest(articles, store)
+    assert sorted(int8.updated) == sorted([FOX, BNE])
+    assert int8.passages == first.passages and int8.reused == 0
+    assert ingest(articles, store).passages == 0  # unchanged, at int8
+    answer = ask("What did Hussein say about mediation?", store=store)
+    assert any("mediation between Saudi Arabia and Iran" in c.quote for c in answer.citations)
+    monkeypatch.setenv("RAG_PRECISION", "fp32")
+    back = ingest(articles, store)
+    assert back.passages == first.passages and back.reused == 0
+
+
 def test_binary_is_skipped_with_a_warning_and_cp1252_is_read(articles, tmp_path, caplog):
     (articles / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
     (articles / "latin.txt").write_bytes(
