@@ -8,9 +8,9 @@ On CPU the model runs in ONNX Runtime, on an ONNX export of the same weights mad
 against torch before it is kept): a short question takes about 5 ms on one thread instead of
 15-18 ms with torch, batches are as fast as torch's, and neither answering nor ingesting imports
 torch or sentence-transformers (6 s of every cold start). Asked for (precision "int8"), ingest's
-batches run on an int8 copy of the export (ONNX Runtime's dynamic quantization), 1.5 times as
-fast, at a cost in fidelity that the README gives. With CUDA, batches run on torch on the GPU
-without configuration; questions stay on the CPU.
+batches run on an int8 copy of the export (ONNX Runtime's dynamic quantization), 1.3 times as
+fast on BBC articles, at a cost in fidelity that the README gives. With CUDA, batches run on
+torch on the GPU without configuration; questions stay on the CPU.
 """
 
 from __future__ import annotations
@@ -429,7 +429,7 @@ class Encoder:
             tokens = self._torch_token_vectors(texts)
         else:
             # Pooled here, not in the batch threads: there it held the GIL the others wanted
-            # (ingest of 500 BBC articles took 42.2-42.9 s against 40.3-41.3 s).
+            # (ingest of 500 BBC articles in int8 took 42.2-42.9 s against 40.3-41.3 s).
             tokens = self._token_vectors([e.ids for e in encodings])
         pooled = [
             _pool(vectors, encoding.offsets, text_spans)
