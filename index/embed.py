@@ -22,6 +22,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -107,11 +108,9 @@ def export_onnx(model: Path, target: Path) -> Path:
     )
     inputs = (probe["input_ids"], probe["attention_mask"], probe["token_type_ids"])
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     with torch.no_grad():  # before exporting: the exporter leaves the torch module changed
         expected = Hidden()(*inputs).numpy()
-    try:
+    with _written_whole(target) as partial:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
             torch.onnx.export(
@@ -129,34 +128,46 @@ def export_onnx(model: Path, target: Path) -> Path:
         difference = float(np.abs(got - expected).max())
         if difference > ONNX_TOLERANCE:
             raise RuntimeError(f"the ONNX export differs from torch by {difference:.2g}")
+    log.info("exported %s to %s", model.name, target)
+    return target
+
+
+@contextmanager
+def _written_whole(target: Path):
+    """A temporary path beside target, renamed to target when the block ends without error and
+    removed whatever happens: a crash or a second process never leaves half a model behind."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        yield partial
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    log.info("exported %s to %s", model.name, target)
-    return target
 
 
 def quantize_onnx(source: Path, target: Path) -> Path:
     """An int8 copy of the export at target, made once: weights quantized per output channel,
     activations per batch as they come (ONNX Runtime's dynamic quantization). Kept only when its
-    vectors of the probe texts agree with the export's (`INT8_AGREEMENT`); written to a temporary
-    file and renamed, as the export is."""
+    vectors of the probe texts agree with the export's (`INT8_AGREEMENT`); written whole or not
+    at all, as the export is."""
     if target.exists():
         return target
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     quiet = _Drop("Please consider to run pre-processing")  # advice for image models
     logging.getLogger().addFilter(quiet)
     try:
-        quantize_dynamic(str(source), str(partial), weight_type=QuantType.QInt8, per_channel=True)
-        agreement = float(np.min(np.sum(_probe_vectors(source) * _probe_vectors(partial), axis=1)))
-        if agreement < INT8_AGREEMENT:
-            raise RuntimeError(f"int8 vectors differ from float32 ones (cosine {agreement:.3f})")
-        os.replace(partial, target)
+        with _written_whole(target) as partial:
+            quantize_dynamic(
+                str(source), str(partial), weight_type=QuantType.QInt8, per_channel=True
+            )
+            agreement = float(np.min(np.sum(_probe_vectors(source) * _probe_vectors(partial), 1)))
+            if agreement < INT8_AGREEMENT:
+                raise RuntimeError(
+                    f"int8 vectors differ from float32 ones (cosine {agreement:.3f})"
+                )
     finally:
         logging.getLogger().removeFilter(quiet)
-        partial.unlink(missing_ok=True)
     log.info("quantized %s to %s", source.name, target)
     return target
 
