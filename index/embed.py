@@ -423,10 +423,20 @@ class Encoder:
             torch.set_num_threads(TORCH_QUESTION_THREADS)
         return [t.float().cpu().numpy() for t in tokens]
 
+    def tokenize(self, texts: Sequence[str]) -> list:
+        """The word pieces (with offsets) `embed_passages` embeds texts as: ingest makes them
+        on its worker thread, where they do not hold up the encoder (0.8 s for 500 articles)."""
+        return self._window.encode_batch(list(texts))
+
     def embed_passages(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        encodings: Sequence | None = None,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Embed passages and, from the same pass, the sentences at spans (offsets into each text).
+
+        encodings: `tokenize(texts)`, when it was called beforehand.
 
         Returns:
             An (n, dim) array of passage vectors, and for each passage a (k, dim) array of its
@@ -435,7 +445,7 @@ class Encoder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, 384), dtype=np.float32), []
-        encodings = self._window.encode_batch(texts)
+        encodings = self.tokenize(texts) if encodings is None else encodings
         if self._on_torch:
             tokens = self._torch_token_vectors(texts)
         else:

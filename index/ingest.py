@@ -192,7 +192,7 @@ def _chunks(todo: list[Source], size: int) -> list[list[Source]]:
 @dataclass(frozen=True)
 class _Batch:
     """A chunk of articles ready to embed: passages, what their vectors depend on (keys), the
-    vectors the store already holds, and the rows still to embed."""
+    vectors the store already holds, and the rows still to embed, in word pieces."""
 
     articles: list[Article]
     passages: list[Passage]
@@ -200,6 +200,7 @@ class _Batch:
     keys: list[str]
     known: dict[str, tuple[np.ndarray, np.ndarray]]
     fresh: dict[str, int]  # key -> row of the first passage with it
+    encodings: list  # the word pieces of each fresh row (Encoder.tokenize)
     skips: list[Skip]
 
 
@@ -232,14 +233,17 @@ def _prepare(db: Store, encoder: Encoder, sources: list[Source]) -> _Batch:
     for row, key in enumerate(keys):
         if key not in known:
             fresh.setdefault(key, row)
-    return _Batch(articles, passages, spans, keys, known, fresh, skips)
+    encodings = encoder.tokenize([passages[row].embed_text for row in fresh.values()])
+    return _Batch(articles, passages, spans, keys, known, fresh, encodings, skips)
 
 
 def _embed(encoder: Encoder, batch: _Batch) -> tuple:
     """The arguments of Store.write for a batch: its passages embedded where not known."""
     rows = list(batch.fresh.values())
     vectors, sentences = encoder.embed_passages(
-        [batch.passages[row].embed_text for row in rows], [batch.spans[row] for row in rows]
+        [batch.passages[row].embed_text for row in rows],
+        [batch.spans[row] for row in rows],
+        batch.encodings,
     )
     known = dict(batch.known)
     known.update(zip(batch.fresh, zip(vectors, sentences, strict=True), strict=True))

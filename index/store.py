@@ -2,11 +2,12 @@
 
 Three collections share a store:
 - passages: one llama-index TextNode per passage (in the layout of llama-index's
-  ChromaVectorStore, so `VectorStoreIndex.from_vector_store` can read it), with its article,
-  title, outlet, date, sentence range and character range; its text is in the node's JSON;
+  ChromaVectorStore, so `VectorStoreIndex.from_vector_store` can read it). The node's JSON
+  holds its text and metadata (article, title, outlet, date, sentence range and character
+  range); of the metadata only what is filtered on is also a Chroma key (`FILTERED`);
 - sentences: one vector per sentence (late-chunked from its passage), for picking sentences,
-  named `<passage>/s<k>` for the passage's k-th sentence, with only its article as metadata:
-  its text, offsets and speaker are in its article's record;
+  named `<passage>/s<k>` for the passage's k-th sentence, with no metadata: its text, offsets
+  and speaker are in its article's record, and its passage's record says how many there are;
 - articles: the cleaned text, metadata, sentence offsets, speakers and content hash of each
   article. Its `complete` flag is set last, so an article whose write was cut short is redone by
   the next ingest.
@@ -46,8 +47,14 @@ from rag.errors import (
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 FORMAT = 2  # bump when what is stored changes shape; old stores are then refused with a message
+# (stores from before sentences lost their metadata and passages their unfiltered keys are read
+# and written alike: nothing reads those keys now)
 PASSAGES, SENTENCES, ARTICLES = "passages", "sentences", "articles"
 SENTENCE_GRAPH = {"ef_construction": 10, "max_neighbors": 4}  # Chroma's defaults: 100 and 16
+# The passage metadata kept as Chroma keys, beside the node's JSON: what is filtered on (the
+# article, as llama-index's "document_id", outlet, day) and what vectors are reused by (key).
+# Chroma writes a row per key and record: the other nine keys took a fifth of a passage's write.
+FILTERED = ("document_id", "outlet", "day", "key")
 
 
 @dataclass(frozen=True)
@@ -202,26 +209,21 @@ class Store:
         self._delete_parts(ids)
         # 3. Passages as llama-index writes them, then sentences. A sentence too
         # long for one passage has a vector per window; each record still names the whole sentence.
-        # Sentences carry no document and no metadata but their article: their text, offsets and
-        # speaker are in the article's record. Chroma indexes every document for full-text
-        # search and every metadata key in SQLite; with them, sentences took twice as long.
+        # Sentences carry no document and no metadata: their text, offsets and speaker are in
+        # the article's record, their number in their passage's. Chroma indexes every document
+        # for full-text search and writes a row per metadata key; with none, sentences are
+        # written in 60-70% of the time that one key (their article) took.
         by_id = {article.id: article for article in articles}
         self._add_passages(passages, passage_vectors, by_id, keys or [""] * len(passages))
-        sentence_ids, owners = [], []
+        sentence_ids = []
         columns = {name: [] for name in SENTENCE_TEXT + SENTENCE_NUMBERS}
         for passage, vectors in zip(passages, sentence_vectors, strict=True):
             article = by_id[passage.article]
             sentence_ids.extend(sentence_ids_of(passage.id, len(vectors)))
-            owners.extend([{"article": article.id}] * len(vectors))
             for index in range(passage.first, passage.first + len(vectors)):
                 _add_sentence(columns, article.text, article.sentences, article.speakers, index)
         embeddings = np.concatenate(sentence_vectors).astype(np.float32)
-        self._batched(
-            self.sentences.add,
-            ids=sentence_ids,
-            embeddings=embeddings,
-            metadatas=owners,
-        )
+        self._batched(self.sentences.add, ids=sentence_ids, embeddings=embeddings)
         # 4. Only now are the articles complete (an update merges this key into the rest).
         self._batched(self.articles.update, ids=ids, metadatas=[{"complete": True}] * len(ids))
         return Snapshot(
@@ -247,11 +249,24 @@ class Store:
             self.articles.delete(ids=ids)
 
     def _delete_parts(self, ids: list[str]) -> None:
+        """Delete these articles' passages and sentences: the sentences first, by the ids their
+        passages give, so a crash in between never leaves a sentence no passage accounts for."""
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             # "document_id" is where llama-index's ChromaVectorStore keeps a node's ref_doc_id.
-            self.passages.delete(where={"document_id": {"$in": chunk}})
+            where = {"document_id": {"$in": chunk}}
+            old = self.passages.get(where=where, include=["metadatas"])
+            sentences = [
+                s
+                for id_, meta in zip(old["ids"], old["metadatas"], strict=True)
+                for s in sentence_ids_of(id_, _sentence_count(_node_fields(meta)))
+            ]
+            for first in range(0, len(sentences), 5000):
+                self.sentences.delete(ids=sentences[first : first + 5000])
+            # Older versions named each sentence's article in its metadata, and deleted
+            # passages first: what a crash left of theirs goes by that name.
             self.sentences.delete(where={"article": {"$in": chunk}})
+            self.passages.delete(where=where)
 
     def vectors_for(self, keys: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Stored passage vectors and sentence vectors, by the key they were written with, for
@@ -267,7 +282,7 @@ class Store:
         for id_, meta, vector in zip(*columns, strict=True):
             if meta["key"] not in first:
                 first[meta["key"]] = (id_, np.asarray(vector, dtype=np.float32))
-                sizes[id_] = int(meta["last"]) - int(meta["first"]) + 1
+                sizes[id_] = _sentence_count(_node_fields(meta))
         if not first:
             return {}
         wanted = {id_: sentence_ids_of(id_, size) for id_, size in sizes.items()}
@@ -290,9 +305,10 @@ class Store:
         keys: Sequence[str],
     ) -> None:
         """Write passages as llama-index writes TextNodes to Chroma (its `node_to_metadata_dict`),
-        except that the text is kept in the node's JSON rather than as a Chroma document:
-        Chroma indexes every document for full-text search, which took a third of the time of
-        writing passages. llama-index's ChromaVectorStore reads the text back from the JSON."""
+        except that the text is kept in the node's JSON rather than as a Chroma document
+        (Chroma indexes every document for full-text search, which took a third of the time of
+        writing passages), and of the node's metadata only `FILTERED` keys are Chroma keys too.
+        llama-index's ChromaVectorStore reads text and metadata back from the JSON."""
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
         from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
@@ -323,7 +339,7 @@ class Store:
             self.passages.add,
             ids=[node.node_id for node in nodes],
             embeddings=np.asarray(vectors, dtype=np.float32),
-            metadatas=[node_to_metadata_dict(node, flat_metadata=True) for node in nodes],
+            metadatas=[_filtered(node_to_metadata_dict(n, flat_metadata=True)) for n in nodes],
         )
 
     def _batched(self, method, ids: list[str], **columns) -> None:
@@ -543,7 +559,7 @@ class Store:
         sizes = []
         wanted: list[str] = []
         for id_ in ids:
-            meta, _ = found[id_]
+            meta = _node_fields(found[id_][0])
             article = article_of[meta["article"]]
             text = article.text[int(meta["start"]) : int(meta["end"])]
             for name, value in (("id", id_), ("text", text), ("article", meta["article"])):
@@ -663,6 +679,22 @@ def _read_all(collection, include: list[str], page: int = 5000) -> dict:
             rows[column].extend(got[column])
         if len(got["ids"]) < page:
             return rows
+
+
+def _filtered(metadata: dict) -> dict:
+    """A passage's Chroma metadata as llama-index made it, less the keys nothing filters on
+    (they stay in the node's JSON)."""
+    return {k: v for k, v in metadata.items() if k in FILTERED or k.startswith("_node_")}
+
+
+def _node_fields(metadata: dict) -> dict:
+    """A passage's own fields (article, title, outlet, date, n, first, last, start, end), from
+    the node's JSON in its Chroma metadata."""
+    return json.loads(metadata["_node_content"])["metadata"]
+
+
+def _sentence_count(fields: dict) -> int:
+    return int(fields["last"]) - int(fields["first"]) + 1
 
 
 def sentence_ids_of(passage: str, sentences: int) -> list[str]:

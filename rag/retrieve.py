@@ -32,7 +32,7 @@ class Filters:
         if self.outlets:
             clauses.append({"outlet": {"$in": list(self.outlets)}})
         if self.articles:
-            clauses.append({"article": {"$in": list(self.articles)}})
+            clauses.append({"document_id": {"$in": list(self.articles)}})
         if self.date_from:
             clauses.append({"day": {"$gte": day_number(self.date_from)}})
         if self.date_to:

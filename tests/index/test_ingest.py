@@ -1,3 +1,4 @@
+import json
 import logging
 import os
 import signal
@@ -26,14 +27,18 @@ def stored(store: Path) -> Store:
 
 def sentence_keys(db: Store) -> list[tuple[str, int | None]]:
     """(article, sentence index) of every sentence record in Chroma; the index is None for a
-    record whose passage ("<passage>/s<k>" names the passage's k-th sentence) is not there."""
+    record whose passage ("<article>#p<n>/s<k>" names the passage's k-th sentence) is not
+    there."""
     passages = db.passages.get(include=["metadatas"])
-    first = {id_: m["first"] for id_, m in zip(passages["ids"], passages["metadatas"], strict=True)}
-    rows = db.sentences.get(include=["metadatas"])
+    first = {
+        id_: json.loads(m["_node_content"])["metadata"]["first"]
+        for id_, m in zip(passages["ids"], passages["metadatas"], strict=True)
+    }
     keys = []
-    for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True):
+    for id_ in db.sentences.get(include=[])["ids"]:
         passage, offset = id_.rsplit("/s", 1)
-        keys.append((meta["article"], first[passage] + int(offset) if passage in first else None))
+        article = passage.rsplit("#p", 1)[0]
+        keys.append((article, first[passage] + int(offset) if passage in first else None))
     return keys
 
 
@@ -95,7 +100,8 @@ def test_copied_or_edited_articles_reuse_the_vectors_of_unchanged_passages(artic
     db = stored(store)
 
     def vectors(article):
-        rows = db.sentences.get(where={"article": article}, include=["embeddings"])
+        ids = [i for i in db.sentences.get(include=[])["ids"] if i.startswith(f"{article}#p")]
+        rows = db.sentences.get(ids=ids, include=["embeddings"])
         return [rows["embeddings"][i] for i in in_order(rows["ids"])]
 
     for original, copy in zip(vectors(BNE), vectors("copy.txt"), strict=True):
