@@ -38,7 +38,8 @@ def test_questions_through_onnx_match_sentence_transformers(tmp_path):
 
 
 def test_onnx_batches_match_torch(tmp_path):
-    """Passages and their late-chunked sentences are the same through ONNX Runtime and torch."""
+    """Passages and their late-chunked sentences are the same through ONNX Runtime and torch,
+    tokenized by embed_passages or beforehand (as ingest's worker does)."""
     texts = [
         "Title\nFirst sentence here. Second one, longer, about grain and oil.",
         "Just one.",
@@ -48,7 +49,8 @@ def test_onnx_batches_match_torch(tmp_path):
     torch_passages, torch_sentences = Encoder().embed_passages(texts, spans)
     for streams in (1, 2):  # batches one at a time, or two at once
         onnx = Encoder(cache=tmp_path, batch_size=2, batch_threads=streams)
-        passages, sentences = onnx.embed_passages(texts, spans)
+        tokenized = onnx.tokenize(texts) if streams == 2 else None
+        passages, sentences = onnx.embed_passages(texts, spans, tokenized)
         assert onnx._onnx is not None and onnx.device == "cpu"
         np.testing.assert_allclose(passages, torch_passages, atol=1e-5)
         for got, expected in zip(sentences, torch_sentences, strict=True):
