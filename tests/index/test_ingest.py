@@ -67,9 +67,25 @@ def test_reingest_of_an_unchanged_folder_embeds_nothing(articles, tmp_path):
     assert "0 added, 0 updated, 2 unchanged, 0 removed, 0 skipped" in second.summary()
 
 
-def test_changed_file_replaces_its_passages_and_deleted_file_is_removed(articles, tmp_path):
+def older_layout(db: Store) -> None:
+    """Turn a store into what earlier versions wrote: each sentence names its article in its
+    metadata, and every field of a passage is a Chroma key too."""
+    ids = db.sentences.get(include=[])["ids"]
+    db.sentences.update(ids=ids, metadatas=[{"article": i.rsplit("#p", 1)[0]} for i in ids])
+    rows = db.passages.get(include=["metadatas"])
+    db.passages.update(
+        ids=rows["ids"],
+        metadatas=[{**json.loads(m["_node_content"])["metadata"], **m} for m in rows["metadatas"]],
+    )
+
+
+@pytest.mark.parametrize("layout", ["current", "older"])
+def test_changed_file_replaces_its_passages_and_deleted_file_is_removed(articles, tmp_path, layout):
+    """Also in a store an earlier version wrote, which is updated in place."""
     store = tmp_path / "store"
     ingest(articles, store)
+    if layout == "older":
+        older_layout(stored(store))
     (articles / BNE).write_text(
         "Grain deal signed\n\nThe ministers signed a grain deal in Baghdad on Monday. "
         "Prices of wheat fell by a tenth after the announcement.\n",
