@@ -105,7 +105,7 @@ class People:
         return recent[-1] if recent else ""
 
 
-# Patterns made once: built per name they were compiled again and again (a third of the time
+# Patterns made once: built per name, they were compiled again and again (a quarter of the time
 # of attributing speakers), as Python's cache of compiled patterns holds only 512.
 _APPOSITIVE = re.compile(r"\s*,([^,]{1,90}),")
 _ROLE = re.compile(rf"\b(?:{ROLES})\b")

@@ -32,6 +32,7 @@ class Filters:
         if self.outlets:
             clauses.append({"outlet": {"$in": list(self.outlets)}})
         if self.articles:
+            # the article id, under the name llama-index's ChromaVectorStore gives it
             clauses.append({"document_id": {"$in": list(self.articles)}})
         if self.date_from:
             clauses.append({"day": {"$gte": day_number(self.date_from)}})
