@@ -1,4 +1,3 @@
-import json
 import logging
 import os
 import signal
@@ -14,7 +13,7 @@ import pytest
 from index import ingest
 from index.embed import MODEL_NAME
 from index.snapshot import Snapshot
-from index.store import Store
+from index.store import Store, _node_fields
 from rag import ask
 from rag.errors import IngestSourceError, StoreIncompleteError
 from tests.conftest import BNE, FOX, ROOT
@@ -31,7 +30,7 @@ def sentence_keys(db: Store) -> list[tuple[str, int | None]]:
     there."""
     passages = db.passages.get(include=["metadatas"])
     first = {
-        id_: json.loads(m["_node_content"])["metadata"]["first"]
+        id_: _node_fields(m)["first"]
         for id_, m in zip(passages["ids"], passages["metadatas"], strict=True)
     }
     keys = []
@@ -75,7 +74,7 @@ def older_layout(db: Store) -> None:
     rows = db.passages.get(include=["metadatas"])
     db.passages.update(
         ids=rows["ids"],
-        metadatas=[{**json.loads(m["_node_content"])["metadata"], **m} for m in rows["metadatas"]],
+        metadatas=[{**_node_fields(m), **m} for m in rows["metadatas"]],
     )
 
 
