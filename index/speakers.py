@@ -67,6 +67,13 @@ ACCORDING = re.compile(rf"\baccording to (?P<who>{_NAME})")
 PRONOUN_SPEAKER = re.compile(rf"\b(?:he|she)\s+(?:{VERBS})\b", re.I)
 _TITLE_WORD = re.compile(rf"^(?:{TITLES})$", re.I)
 _TITLED_NAME = re.compile(rf"(?i:\b(?:{TITLES})\.?\s+)+{_NAME}")
+# A titled name starts with a title word standing alone between word boundaries, so a sentence
+# none of whose word runs is one cannot hold one: checking that first skips the pattern for two
+# sentences in three, and the pattern took two thirds of the time of attributing speakers.
+# ("u.s." is the runs "u" and "s", "co-founder" "co" and "founder"; case-folded, as the pattern
+# ignores case.)
+_TITLE_RUNS = frozenset(re.split(r"[|.-]", TITLES.replace("\\", ""))) - {""}
+_WORD_RUN = re.compile(r"\w+")
 NOT_PEOPLE = {
     "the", "it", "this", "that", "they", "we", "i", "there", "reuters", "ap", "afp", "bbc",
     "officials", "analysts", "experts", "critics", "sources", "police", "baghdad", "washington",
@@ -182,7 +189,8 @@ def attribute(sentences: Sequence[str], known: People | None = None) -> tuple[li
     recent: list[str] = []
     speakers: list[str] = []
     for sentence in sentences:
-        for match in _TITLED_NAME.finditer(sentence):
+        titled = not _TITLE_RUNS.isdisjoint(_WORD_RUN.findall(sentence.casefold()))
+        for match in _TITLED_NAME.finditer(sentence) if titled else ():
             name, roles = split_title(match.group(0))
             titled = len(name.split()) >= 2 or roles & PERSON_TITLES
             if titled and roles and name[:1].isupper():

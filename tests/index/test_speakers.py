@@ -2,6 +2,7 @@ import pytest
 
 from index.clean import clean
 from index.load import read
+import index.speakers as speakers_module
 from index.speakers import attribute, split_title, with_speakers
 from index.split import split
 from tests.conftest import BNE, FOX, SEEDS
@@ -83,3 +84,22 @@ def test_parties_roles_and_sentence_openers_are_not_speakers():
         ]
     )
     assert speakers == ["Michael Howard", "Sandra Gidley", "", "", ""]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Talks with U.S. envoy John Snow ended, and U.S. Bob Dole left.",
+        "The co-founder Larry Page spoke first.",
+        "The ex-Minister Jim Wallace replied.",
+        "(Mr Camus was not there.)",
+        "PRESIDENT-ELECT VIKTOR YUSHCHENKO SPOKE.",
+        "Coach.  Arsene Wenger said so.",
+    ],
+)
+def test_sentences_skipped_before_the_titled_name_pattern_never_hold_one(sentence):
+    # attribute() runs _TITLED_NAME only where a word run is a title word: the pattern itself
+    # decides what a titled name is, and it matches each of these.
+    assert speakers_module._TITLED_NAME.search(sentence)
+    runs = speakers_module._WORD_RUN.findall(sentence.casefold())
+    assert not speakers_module._TITLE_RUNS.isdisjoint(runs)
