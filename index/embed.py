@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -199,6 +200,46 @@ class _Drop(logging.Filter):
         return not str(record.msg).startswith(self.start)
 
 
+@dataclass(frozen=True)
+class Pieces:
+    """A text's word pieces, without [CLS] and [SEP] or a window: ids, and each piece's
+    character offsets (start, end) in the text. Word pieces never cross whitespace, so the
+    pieces of a stretch of the text between two spaces are the ones the stretch alone gives."""
+
+    ids: np.ndarray
+    offsets: np.ndarray  # (pieces, 2)
+
+    def counts(self, spans: Sequence[tuple[int, int]]) -> list[int]:
+        """Word pieces inside each (start, end) span of characters."""
+        if not spans:
+            return []
+        bounds = np.asarray(spans)
+        starts = self.offsets[:, 0]
+        inside = np.searchsorted(starts, bounds[:, 1]) - np.searchsorted(starts, bounds[:, 0])
+        return inside.tolist()
+
+    def window(self, start: int, end: int, before: Pieces, shift: int, specials, limit: int):
+        """What the encoder's tokenizer gives for `before`'s text followed by this text's
+        characters start..end (shift: where they begin in that text): [CLS], the first limit
+        pieces, [SEP] (specials: their ids), with offsets into that text."""
+        first, last = np.searchsorted(self.offsets[:, 0], [start, end])
+        ids = np.concatenate([before.ids, self.ids[first:last]])[:limit]
+        offsets = np.concatenate([before.offsets, self.offsets[first:last] - start + shift])
+        cls, sep = specials
+        return _Window(
+            [cls, *ids.tolist(), sep],
+            [(0, 0), *map(tuple, offsets[:limit].tolist()), (0, 0)],
+        )
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The part of a tokenizers Encoding that `embed_passages` reads."""
+
+    ids: list[int]
+    offsets: list[tuple[int, int]]
+
+
 class Encoder:
     """Embeds passages (with their sentences) and queries as unit-length float32 vectors.
 
@@ -266,6 +307,26 @@ class Encoder:
         else:
             tokenizer.no_truncation()
         return tokenizer
+
+    def pieces(self, texts: Sequence[str]) -> list[Pieces]:
+        """Each text's word pieces (see `Pieces`): ingest tokenizes an article once, counts its
+        sentences' pieces from them and cuts its passages' encoder input out of them, instead
+        of tokenizing each sentence and then each passage again."""
+        return [
+            Pieces(np.asarray(e.ids, np.int64), np.asarray(e.offsets, np.int64).reshape(-1, 2))
+            for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        ]
+
+    def window(self, text: Pieces, start: int, end: int, before: Pieces, shift: int):
+        """`tokenize` of a passage whose encoder input is `before`'s text (the title line) then
+        text's characters start..end, from their pieces (see `Pieces.window`)."""
+        return text.window(start, end, before, shift, self._specials, self.hard_limit)
+
+    @cached_property
+    def _specials(self) -> tuple[int, int]:
+        """The ids of [CLS] and [SEP]: all the tokenizer gives for no text."""
+        cls, sep = self._window.encode("").ids
+        return cls, sep
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces per text, without special tokens (no model load needed)."""
@@ -424,8 +485,8 @@ class Encoder:
         return [t.float().cpu().numpy() for t in tokens]
 
     def tokenize(self, texts: Sequence[str]) -> list:
-        """The word pieces (with offsets) `embed_passages` embeds texts as: ingest makes them
-        on its worker thread, where they do not hold up the encoder (0.8 s for 500 articles)."""
+        """The word pieces (with offsets) `embed_passages` embeds texts as. Ingest makes them
+        on its worker thread, where they do not hold up the encoder, with `window`."""
         return self._window.encode_batch(list(texts))
 
     def embed_passages(
@@ -436,7 +497,7 @@ class Encoder:
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Embed passages and, from the same pass, the sentences at spans (offsets into each text).
 
-        encodings: `tokenize(texts)`, when it was called beforehand.
+        encodings: `tokenize(texts)`, or `window` for each text, when made beforehand.
 
         Returns:
             An (n, dim) array of passage vectors, and for each passage a (k, dim) array of its

@@ -22,7 +22,7 @@ from index.records import Article, Passage, Skip, Source
 from index.snapshot import Snapshot
 from index.speakers import with_speakers
 from index.split import passages as group_passages
-from index.split import split
+from index.split import split, title_line
 from index.store import ArticleState, Store
 from rag.errors import IngestSourceError
 from rag.settings import Settings
@@ -200,7 +200,7 @@ class _Batch:
     keys: list[str]
     known: dict[str, tuple[np.ndarray, np.ndarray]]
     fresh: dict[str, int]  # key -> row of the first passage with it
-    encodings: list  # the word pieces of each fresh row (Encoder.tokenize)
+    encodings: list  # the word pieces of each fresh row (Encoder.window)
     skips: list[Skip]
 
 
@@ -210,7 +210,7 @@ def _prepare(db: Store, encoder: Encoder, sources: list[Source]) -> _Batch:
     A passage's vectors depend only on what the encoder sees, so a renamed file, a copy, or the
     unchanged paragraphs of an edited article cost no encoder time.
     """
-    articles, passages, skips = [], [], []
+    articles, skips = [], []
     for source in sources:
         article = with_speakers(split(clean(source)))
         if not article.sentences:
@@ -218,7 +218,16 @@ def _prepare(db: Store, encoder: Encoder, sources: list[Source]) -> _Batch:
             log.warning("skipped %s: no article text left after cleaning", source.id)
             continue
         articles.append(article)
-        passages.extend(group_passages(article, encoder.count_tokens, encoder.hard_limit))
+    # Each article and title line is tokenized once; sentences are counted and passages'
+    # encoder input is cut from those pieces (see embed.Pieces).
+    pieces = encoder.pieces([a.text for a in articles] + [title_line(a) for a in articles])
+    passages, cut_from = [], []
+    texts, titles = pieces[: len(articles)], pieces[len(articles) :]
+    for article, text, title in zip(articles, texts, titles, strict=True):
+        sizes = text.counts(article.sentences)
+        grouped = group_passages(article, encoder.count_tokens, encoder.hard_limit, sizes=sizes)
+        passages.extend(grouped)
+        cut_from.extend([(text, title)] * len(grouped))
     # Sentence spans relative to what the encoder sees (the title line, then the passage).
     spans = []
     for passage in passages:
@@ -233,7 +242,11 @@ def _prepare(db: Store, encoder: Encoder, sources: list[Source]) -> _Batch:
     for row, key in enumerate(keys):
         if key not in known:
             fresh.setdefault(key, row)
-    encodings = encoder.tokenize([passages[row].embed_text for row in fresh.values()])
+    encodings = []
+    for row in fresh.values():
+        passage, (text, title) = passages[row], cut_from[row]
+        shift = len(passage.embed_text) - len(passage.text)
+        encodings.append(encoder.window(text, passage.start, passage.end, title, shift))
     return _Batch(articles, passages, spans, keys, known, fresh, encodings, skips)
 
 

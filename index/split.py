@@ -50,11 +50,17 @@ def split(article: Article) -> Article:
     return replace(article, sentences=sentence_spans(article.text))
 
 
+def title_line(article: Article) -> str:
+    """What the encoder sees of an article before each of its passages."""
+    return f"{article.title}\n" if article.title else ""
+
+
 def passages(
     article: Article,
     count_tokens: Callable[[Sequence[str]], list[int]],
     hard_limit: int,
     target: int = TARGET_TOKENS,
+    sizes: Sequence[int] | None = None,
 ) -> list[Passage]:
     """Group an article's sentences into passages whose embedding input fits hard_limit tokens.
 
@@ -63,11 +69,13 @@ def passages(
         count_tokens: word pieces per text, without special tokens.
         hard_limit: most word pieces the encoder embeds, less its special tokens.
         target: the size a passage of several sentences stays under.
+        sizes: word pieces per sentence, when they are counted already.
     """
-    prefix = f"{article.title}\n" if article.title else ""
+    prefix = title_line(article)
     prefix_tokens = count_tokens([prefix])[0] if prefix else 0
-    texts = [article.text[s:e] for s, e in article.sentences]
-    sizes = count_tokens(texts) if texts else []
+    if sizes is None:
+        texts = [article.text[s:e] for s, e in article.sentences]
+        sizes = count_tokens(texts) if texts else []
     groups: list[list[tuple[int, int, int]]] = []  # (sentence index, start, end)
     used = prefix_tokens
     for i, ((start, end), size) in enumerate(zip(article.sentences, sizes, strict=True)):

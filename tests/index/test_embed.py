@@ -1,13 +1,20 @@
 import subprocess
 import sys
+from dataclasses import replace as with_fields
 
 import numpy as np
 import pytest
 
 from index import embed
+from index.clean import clean
 from index.embed import Encoder
+from index.load import read
+from index.records import Article
+from index.speakers import with_speakers
+from index.split import passages, split, title_line
 from rag.errors import SettingsError
 from rag.settings import PRECISIONS, Settings
+from tests.conftest import BNE, FOX, SEEDS
 
 
 def test_late_chunking_matches_sentence_transformers():
@@ -57,6 +64,33 @@ def test_onnx_batches_match_torch(tmp_path):
             np.testing.assert_allclose(got, expected, atol=1e-5)
         np.testing.assert_allclose(onnx.embed(texts), Encoder().embed(texts), atol=1e-5)
         assert onnx.embed([]).shape == (0, 384)
+
+
+def test_passages_cut_from_an_articles_pieces_are_tokenized_as_alone():
+    """Ingest tokenizes each article once and cuts its passages' encoder input out of the
+    pieces: the same ids and offsets as tokenizing each passage, the same count per sentence."""
+    encoder = Encoder()
+    odd = (
+        "Café Müller’s naïve résumé (U.S.-based) cost £3.5bn—or did it? "
+        + "Words, words and more words; " * 120
+        + "\n“Quoted,” he said.\tTabs\u00a0and spaces."
+    )
+    articles = [with_speakers(split(clean(read(SEEDS / name, SEEDS)))) for name in (BNE, FOX)]
+    articles.append(split(Article(id="odd.txt", title="Über: a “title”", text=odd, hash="")))
+    for article in articles:
+        text, title = encoder.pieces([article.text, title_line(article)])
+        sentences = [article.text[s:e] for s, e in article.sentences]
+        assert text.counts(article.sentences) == encoder.count_tokens(sentences)
+        cut = passages(article, encoder.count_tokens, encoder.hard_limit)
+        cut.append(with_fields(cut[0], end=len(article.text), text=article.text))  # past the window
+        for passage in cut:
+            embed_text = title_line(article) + passage.text
+            [alone] = encoder.tokenize([embed_text])
+            shift = len(title_line(article))
+            window = encoder.window(text, passage.start, passage.end, title, shift)
+            assert window.ids == alone.ids
+            assert window.offsets == alone.offsets
+    assert len(window.ids) == encoder.max_tokens  # the last one was cut to the window
 
 
 SYRIA = (

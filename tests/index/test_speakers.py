@@ -1,8 +1,8 @@
 import pytest
 
+import index.speakers as speakers_module
 from index.clean import clean
 from index.load import read
-import index.speakers as speakers_module
 from index.speakers import attribute, split_title, with_speakers
 from index.split import split
 from tests.conftest import BNE, FOX, SEEDS
