@@ -46,7 +46,7 @@ class Article:
 class Passage:
     """Consecutive sentences of one article that fit the embedder's window together."""
 
-    id: str
+    id: str  # passage_id(article, n)
     article: str
     n: int  # position of the passage in its article
     first: int  # index of its first sentence
@@ -56,3 +56,8 @@ class Passage:
     text: str  # article.text[start:end]
     embed_text: str  # what the encoder sees: the title, then the text
     sentence_spans: tuple[tuple[int, int], ...] = field(default=())  # absolute, per sentence
+
+
+def passage_id(article: str, n: int) -> str:
+    """The id of an article's n-th passage, in the store and in citations."""
+    return f"{article}#p{n}"

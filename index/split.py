@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import cache
 
-from index.records import Article, Passage
+from index.records import Article, Passage, passage_id
 
 # A passage aims at the length the encoder was trained on (128 word pieces) and may grow to the
 # window it truncates at (256, less [CLS] and [SEP]) only for one long sentence; longer text is cut
@@ -101,7 +101,7 @@ def passages(
         text = article.text[start:end]
         result.append(
             Passage(
-                id=f"{article.id}#p{n}",
+                id=passage_id(article.id, n),
                 article=article.id,
                 n=n,
                 first=group[0][0],

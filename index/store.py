@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from index.lexical import saved_stamp
-from index.records import Article, Passage
+from index.records import Article, Passage, passage_id
 from index.snapshot import (
     DIM,
     PASSAGE_NUMBERS,
@@ -543,7 +543,9 @@ class Store:
         `article_metadata` read it), from Chroma: vectors and passage metadata from their
         records, texts from the articles', sentence offsets and speakers from metadata."""
         ids = [
-            f"{a}#p{n}" for a, meta in metadata.items() for n in range(int(meta.get("passages", 0)))
+            passage_id(a, n)
+            for a, meta in metadata.items()
+            for n in range(int(meta.get("passages", 0)))
         ]
         got = self.passages.get(ids=ids, include=["metadatas", "embeddings"])
         columns = (got["ids"], got["metadatas"], got["embeddings"])
