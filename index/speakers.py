@@ -189,8 +189,8 @@ def attribute(sentences: Sequence[str], known: People | None = None) -> tuple[li
     recent: list[str] = []
     speakers: list[str] = []
     for sentence in sentences:
-        titled = not _TITLE_RUNS.isdisjoint(_WORD_RUN.findall(sentence.casefold()))
-        for match in _TITLED_NAME.finditer(sentence) if titled else ():
+        has_title = not _TITLE_RUNS.isdisjoint(_WORD_RUN.findall(sentence.casefold()))
+        for match in _TITLED_NAME.finditer(sentence) if has_title else ():
             name, roles = split_title(match.group(0))
             titled = len(name.split()) >= 2 or roles & PERSON_TITLES
             if titled and roles and name[:1].isupper():
