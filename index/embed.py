@@ -227,17 +227,18 @@ class Pieces:
         offsets = np.concatenate([before.offsets, self.offsets[first:last] - start + shift])
         cls, sep = specials
         return _Window(
-            [cls, *ids.tolist(), sep],
-            [(0, 0), *map(tuple, offsets[:limit].tolist()), (0, 0)],
+            np.concatenate([[cls], ids, [sep]]),
+            np.concatenate([[(0, 0)], offsets[:limit], [(0, 0)]]),
         )
 
 
 @dataclass(frozen=True)
 class _Window:
-    """The part of a tokenizers Encoding that `embed_passages` reads."""
+    """The part of a tokenizers Encoding that `embed_passages` reads, as arrays (which it
+    turns lists into anyway)."""
 
-    ids: list[int]
-    offsets: list[tuple[int, int]]
+    ids: np.ndarray
+    offsets: np.ndarray  # (pieces, 2)
 
 
 class Encoder:

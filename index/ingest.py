@@ -220,14 +220,17 @@ def _prepare(db: Store, encoder: Encoder, sources: list[Source]) -> _Batch:
         articles.append(article)
     # Each article and title line is tokenized once; sentences are counted and passages'
     # encoder input is cut from those pieces (see embed.Pieces).
-    pieces = encoder.pieces([a.text for a in articles] + [title_line(a) for a in articles])
-    passages, cut_from = [], []
-    texts, titles = pieces[: len(articles)], pieces[len(articles) :]
-    for article, text, title in zip(articles, texts, titles, strict=True):
-        sizes = text.counts(article.sentences)
-        grouped = group_passages(article, encoder.count_tokens, encoder.hard_limit, sizes=sizes)
-        passages.extend(grouped)
-        cut_from.extend([(text, title)] * len(grouped))
+    texts = encoder.pieces([a.text for a in articles])
+    titles = encoder.pieces([title_line(a) for a in articles])
+    pieces_of = {
+        a.id: (text, title) for a, text, title in zip(articles, texts, titles, strict=True)
+    }
+    passages = []
+    for article in articles:
+        sizes = pieces_of[article.id][0].counts(article.sentences)
+        passages.extend(
+            group_passages(article, encoder.count_tokens, encoder.hard_limit, sizes=sizes)
+        )
     # Sentence spans relative to what the encoder sees (the title line, then the passage).
     spans = []
     for passage in passages:
@@ -244,7 +247,8 @@ def _prepare(db: Store, encoder: Encoder, sources: list[Source]) -> _Batch:
             fresh.setdefault(key, row)
     encodings = []
     for row in fresh.values():
-        passage, (text, title) = passages[row], cut_from[row]
+        passage = passages[row]
+        text, title = pieces_of[passage.article]
         shift = len(passage.embed_text) - len(passage.text)
         encodings.append(encoder.window(text, passage.start, passage.end, title, shift))
     return _Batch(articles, passages, spans, keys, known, fresh, encodings, skips)

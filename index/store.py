@@ -570,10 +570,10 @@ class Store:
                 passages[name].append(meta.get(name, ""))
             for name in PASSAGE_NUMBERS:
                 passages[name].append(int(meta[name]))
-            first, last = int(meta["first"]), int(meta["last"])
-            wanted.extend(sentence_ids_of(id_, last - first + 1))
-            sizes.append(last - first + 1)
-            for index in range(first, last + 1):
+            first, count = int(meta["first"]), _sentence_count(meta)
+            wanted.extend(sentence_ids_of(id_, count))
+            sizes.append(count)
+            for index in range(first, first + count):
                 _add_sentence(sentences, article.text, article.sentences, article.speakers, index)
         vector_of = {}
         for start in range(0, len(wanted), 5000):
