@@ -38,6 +38,7 @@ GRID = {
     "distinct": [0.0, 0.02, 0.03, 0.04],  # 0.0: the best need not stand out
 }
 SWEEPS = 4
+HELD_OUT = "test-"  # ids of evals/datasets/bbc_test.jsonl, which weights are never fitted on
 
 
 def gathered(items, top_k: int):
@@ -123,6 +124,10 @@ def main(argv=None) -> None:
     parser.add_argument("datasets", nargs="+")
     parser.add_argument("--top-k", type=int, nargs="+", default=[8])
     args = parser.parse_args(argv)
+    for path in args.datasets:
+        if any(item["id"].startswith(HELD_OUT) for item in load(path)):
+            parser.error(f"{path} holds the held-out test questions: score them with "
+                         "evals.devset, never fit weights on them")  # fmt: skip
     for top_k in args.top_k:
         began = time.perf_counter()
         sets = [gathered(load(path), top_k) for path in args.datasets]

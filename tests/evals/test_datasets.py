@@ -26,6 +26,7 @@ BBC_ROOT = HERE.parents[3] / "shared" / "corpora" / "bbc"
 
 SEED_FILE = DATASETS / "seed_qa.jsonl"
 BBC_FILE = DATASETS / "bbc_dev.jsonl"
+TEST_FILE = DATASETS / "bbc_test.jsonl"
 
 TYPES = {
     "quote",
@@ -65,6 +66,7 @@ def load(path: Path) -> list[dict]:
 
 SEED = load(SEED_FILE)
 BBC = load(BBC_FILE)
+TEST = load(TEST_FILE)
 
 
 @cache
@@ -132,18 +134,18 @@ def gold(rows: list[dict]):
                 yield row["id"], alt["article"], alt["sentence"]
 
 
-@pytest.mark.parametrize("rows", [SEED, BBC], ids=["seed", "bbc"])
+@pytest.mark.parametrize("rows", [SEED, BBC, TEST], ids=["seed", "bbc", "test"])
 def test_schema(rows):
     problems = [p for row in rows for p in schema_problems(row)]
     assert not problems, "\n".join(problems)
 
 
 def test_ids_unique_across_files():
-    ids = Counter(row.get("id") for row in SEED + BBC)
+    ids = Counter(row.get("id") for row in SEED + BBC + TEST)
     assert not [i for i, n in ids.items() if n > 1], "duplicate ids"
 
 
-@pytest.mark.parametrize("rows", [SEED, BBC], ids=["seed", "bbc"])
+@pytest.mark.parametrize("rows", [SEED, BBC, TEST], ids=["seed", "bbc", "test"])
 def test_questions_unique(rows):
     keys = Counter((row["question"], tuple(row.get("history", []))) for row in rows)
     assert not [k for k, n in keys.items() if n > 1], "duplicate questions"
@@ -167,6 +169,32 @@ def test_bbc_counts():
     assert set(categories) == BBC_CATEGORIES
     assert min(categories.values()) >= 12, categories
     assert all(row["id"].startswith("bbc-") for row in BBC)
+
+
+def test_test_counts():
+    types = Counter(row["type"] for row in TEST)
+    assert len(TEST) >= 50
+    assert types["unanswerable"] >= 10
+    categories = Counter(row["corpus"] for row in TEST)
+    assert set(categories) == BBC_CATEGORIES
+    assert min(categories.values()) >= 10, categories
+    assert all(row["id"].startswith("test-") for row in TEST)
+
+
+def test_test_set_is_about_articles_the_dev_set_leaves_out():
+    """Every evidence item of the held-out set can be met from an article numbered 001-300,
+    which the dev set never cites; an alternative may be a later article telling the same."""
+    problems = []
+    for row in TEST:
+        for item in row["evidence"]:
+            matches = [BBC_ARTICLE.match(alt["article"]) for alt in item]
+            if not all(matches):
+                problems.append(f"{row['id']}: bad article id in {item!r}")
+            elif any(m["category"] != row["corpus"] for m in matches):
+                problems.append(f"{row['id']}: an article not in {row['corpus']}")
+            elif not any(int(m["number"]) <= 300 for m in matches):
+                problems.append(f"{row['id']}: no evidence numbered 300 or below")
+    assert not problems, "\n".join(problems)
 
 
 def test_bbc_articles_are_from_the_held_out_range_and_category():
@@ -193,12 +221,13 @@ def test_seed_gold_sentences_are_split_sentences():
     assert not problems, "\n".join(problems)
 
 
-def test_bbc_gold_sentences_are_split_sentences():
+@pytest.mark.parametrize("rows", [BBC, TEST], ids=["bbc", "test"])
+def test_bbc_gold_sentences_are_split_sentences(rows):
     if not BBC_ROOT.is_dir():
         pytest.skip(f"BBC corpus not found at {BBC_ROOT}; gold sentences not checked")
     problems = [
         f"{qid}: not a sentence of {article}: {sentence!r}"
-        for qid, article, sentence in gold(BBC)
+        for qid, article, sentence in gold(rows)
         if sentence not in sentences(BBC_ROOT, article)
     ]
     assert not problems, "\n".join(problems)
