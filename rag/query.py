@@ -6,6 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from index.speakers import ROLES
+
 # Who is asked about, as written: "Hussein", "Tate & Lyle's boss Iain Ferguson", "he".
 _WHO = r"(?P<who>[^?,]{1,60}?)"
 # Only a name, as the possessive forms need: "Hussein's view on ISIS".
@@ -49,6 +51,8 @@ _PRONOUN = re.compile(
     r"|\bthe (?:one|ones|other|former|latter)\b",
     re.I,
 )
+# A role at an organisation, unnamed: "the Fox spokesman", "a Japan Airlines official".
+_ROLE_AT = re.compile(rf"^(?:the|a|an)\s+.+\b(?:{ROLES})s?$", re.I)
 _WHAT_ABOUT = re.compile(r"^(?:and\s+)?(?:what|how)\s+about\s+(?P<topic>.+?)[?.!]*$", re.I)
 _PRONOUNS = {"he", "she", "him", "her"}
 
@@ -87,8 +91,8 @@ def person_in(phrase: str) -> str:
     if phrase.lower() in _PRONOUNS:
         return phrase
     owner = re.search(r"['’]s?\s+([a-z][\w-]*(?:\s+[a-z][\w-]*)*)$", phrase)
-    if owner:  # "Patsy Rowlands' agent" speaks, not Patsy Rowlands
-        return phrase.lower()
+    if owner or _ROLE_AT.match(phrase):  # "Patsy Rowlands' agent" speaks, not Patsy Rowlands;
+        return phrase.lower()  # "the Fox spokesman" is whoever speaks for Fox, not a Fox
     phrase = re.split(r"['’]s?\s+(?=[A-Z])", phrase)[-1]  # "Sophos' Graham Cluley"
     names = _PERSON.findall(phrase)
     return re.sub(r"['’]s?$", "", names[-1]) if names else phrase

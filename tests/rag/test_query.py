@@ -21,6 +21,10 @@ from rag.query import Query, entities, expects, fits, parse, resolve
         ("What did Pal tell reporters it wanted to do?", "Pal", "it wanted to do"),
         ("What did Hussein tell Reuters about Syria?", "Hussein", "Syria"),
         ("What did she tell her mother?", "she", "her mother"),
+        # an unnamed role at an organisation is not a person called Fox
+        ("What did the Fox spokesman say about the show?", "the fox spokesman", "the show"),
+        ("What did a Japan Airlines official say about it?", "a japan airlines official", "it"),
+        ("What did the Fox spokesman Tom Price say about it?", "Tom Price", "it"),
     ],
 )
 def test_parse_finds_speaker_and_topic(question, speaker, topic):
