@@ -37,7 +37,8 @@ test: install
 
 # The dev sets (BBC questions need ../shared/corpora/bbc), report in evals/results/latest/.
 eval: install
-	$(BIN)/rag eval --dataset evals/datasets/seed_qa.jsonl --dataset evals/datasets/bbc_dev.jsonl
+	$(BIN)/rag eval --dataset evals/datasets/seed_qa.jsonl --dataset evals/datasets/bbc_dev.jsonl \
+		--dataset evals/datasets/bbc_dev_long.jsonl
 
 lint: install
 	$(BIN)/ruff check .

@@ -27,6 +27,7 @@ BBC_ROOT = HERE.parents[3] / "shared" / "corpora" / "bbc"
 SEED_FILE = DATASETS / "seed_qa.jsonl"
 BBC_FILE = DATASETS / "bbc_dev.jsonl"
 TEST_FILE = DATASETS / "bbc_test.jsonl"
+LONG_FILE = DATASETS / "bbc_dev_long.jsonl"
 
 TYPES = {
     "quote",
@@ -67,6 +68,7 @@ def load(path: Path) -> list[dict]:
 SEED = load(SEED_FILE)
 BBC = load(BBC_FILE)
 TEST = load(TEST_FILE)
+LONG = load(LONG_FILE)
 
 
 @cache
@@ -134,18 +136,18 @@ def gold(rows: list[dict]):
                 yield row["id"], alt["article"], alt["sentence"]
 
 
-@pytest.mark.parametrize("rows", [SEED, BBC, TEST], ids=["seed", "bbc", "test"])
+@pytest.mark.parametrize("rows", [SEED, BBC, TEST, LONG], ids=["seed", "bbc", "test", "long"])
 def test_schema(rows):
     problems = [p for row in rows for p in schema_problems(row)]
     assert not problems, "\n".join(problems)
 
 
 def test_ids_unique_across_files():
-    ids = Counter(row.get("id") for row in SEED + BBC + TEST)
+    ids = Counter(row.get("id") for row in SEED + BBC + TEST + LONG)
     assert not [i for i, n in ids.items() if n > 1], "duplicate ids"
 
 
-@pytest.mark.parametrize("rows", [SEED, BBC, TEST], ids=["seed", "bbc", "test"])
+@pytest.mark.parametrize("rows", [SEED, BBC, TEST, LONG], ids=["seed", "bbc", "test", "long"])
 def test_questions_unique(rows):
     keys = Counter((row["question"], tuple(row.get("history", []))) for row in rows)
     assert not [k for k, n in keys.items() if n > 1], "duplicate questions"
@@ -181,6 +183,16 @@ def test_test_counts():
     assert all(row["id"].startswith("test-") for row in TEST)
 
 
+def test_long_counts():
+    assert len(LONG) >= 50
+    assert sum(not row["answerable"] for row in LONG) >= 10
+    assert {row["corpus"] for row in LONG} == BBC_CATEGORIES
+    assert all(row["id"].startswith("long-") for row in LONG)
+    # long and descriptive: a follow-up's first question is
+    asked = [row.get("history", [row["question"]])[0] for row in LONG]
+    assert min(len(question.split()) for question in asked) >= 16
+
+
 def test_test_set_is_about_articles_the_dev_set_leaves_out():
     """Every evidence item of the held-out set can be met from an article numbered 001-300,
     which the dev set never cites; an alternative may be a later article telling the same."""
@@ -197,9 +209,10 @@ def test_test_set_is_about_articles_the_dev_set_leaves_out():
     assert not problems, "\n".join(problems)
 
 
-def test_bbc_articles_are_from_the_held_out_range_and_category():
+@pytest.mark.parametrize("rows", [BBC, LONG], ids=["bbc", "long"])
+def test_bbc_articles_are_from_the_held_out_range_and_category(rows):
     problems = []
-    for row in BBC:
+    for row in rows:
         for item in row["evidence"]:
             for alt in item:
                 match = BBC_ARTICLE.match(alt["article"])
@@ -221,7 +234,7 @@ def test_seed_gold_sentences_are_split_sentences():
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("rows", [BBC, TEST], ids=["bbc", "test"])
+@pytest.mark.parametrize("rows", [BBC, TEST, LONG], ids=["bbc", "test", "long"])
 def test_bbc_gold_sentences_are_split_sentences(rows):
     if not BBC_ROOT.is_dir():
         pytest.skip(f"BBC corpus not found at {BBC_ROOT}; gold sentences not checked")
