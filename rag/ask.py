@@ -277,7 +277,8 @@ def candidates(evidence: Evidence) -> list[select.Scored]:
 
     A follow-up joined to the question before it ("What is the PMF? Who supplies it?") found
     its story through both, but its sentence is matched on its own words: the earlier
-    question's words are in every sentence of that story.
+    question's words are in every sentence of that story. So is a question that sets the scene
+    first ("When Chinese police held Yili's bosses, how much did they misuse?").
     """
     scored, query = evidence.scored, evidence.query
     if joined(query):
@@ -304,7 +305,8 @@ def choose(
 
 
 def joined(query: Query) -> bool:
-    """Whether the query is a follow-up searched together with the question before it."""
+    """Whether the query is searched with words that find its story but not its sentence: a
+    follow-up with the question before it, or a question with the scene it sets first."""
     return (
         not query.speaker and query.text != query.topic and query.text.endswith(" " + query.topic)
     )

@@ -42,6 +42,14 @@ SPEAKER_QUESTIONS = [
         re.I,
     ),
 ]
+# A question that first sets the scene: "In the story about X, how many ...?", "When Chinese
+# police held Yili's bosses, how much ...?"
+_SETTING = re.compile(
+    r"^(?:in|when|after|as|with|following|under|now that|since|while|before|during|amid|"
+    r"despite|once|given)\b[^?]{12,}?,\s+(?P<asked>(?:what|which|who|whom|whose|how|why|where|when|"
+    r"did|does|do|is|are|was|were|has|have|had|will|would|can|could)\b[^,]+)$",
+    re.I,
+)
 _COMPOUND = re.compile(r",?\s+and\s+(?:which|who|what|how|why|when|where)\b", re.I)
 _FOLLOW_UP = re.compile(r"^(?:and|but|also|so|what about|how about|and what about)\b", re.I)
 _PRONOUN = re.compile(
@@ -81,6 +89,9 @@ def parse(question: str) -> Query:
         if match and match.group("topic").strip():
             who = person_in(match.group("who"))
             return Query(question, match.group("topic").strip(), who)
+    setting = _SETTING.match(question)
+    if setting:  # the story is searched with the whole question, its sentence with what is asked
+        return Query(question, setting.group("asked"))
     return Query(question, question)
 
 

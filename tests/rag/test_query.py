@@ -25,6 +25,20 @@ from rag.query import Query, entities, expects, fits, parse, resolve
         ("What did the Fox spokesman say about the show?", "the fox spokesman", "the show"),
         ("What did a Japan Airlines official say about it?", "a japan airlines official", "it"),
         ("What did the Fox spokesman Tom Price say about it?", "Tom Price", "it"),
+        # a question that sets the scene first: its sentence is matched on what it asks
+        (
+            "When Chinese police held three managers of the dairy firm Yili, how much money "
+            "were they suspected of misusing?",
+            "",
+            "how much money were they suspected of misusing?",
+        ),
+        (
+            "In the story about the airline choosing Boeing's new plane, how many jets did it buy?",
+            "",
+            "how many jets did it buy?",
+        ),
+        ("In 2004, how many jets did it buy?", "", "In 2004, how many jets did it buy?"),
+        ("When will the vote be held, and why?", "", "When will the vote be held, and why?"),
     ],
 )
 def test_parse_finds_speaker_and_topic(question, speaker, topic):
