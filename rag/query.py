@@ -199,6 +199,9 @@ def expects(question: str) -> str:
     what its last question does.
     """
     question = re.split(r"(?<=[?!])\s+", question.strip())[-1]
+    setting = _SETTING.match(question)
+    if setting:  # "After Yoran quit, who was named in his place?" wants a name
+        question = setting.group("asked")
     if any(pattern.match(question) for pattern in SPEAKER_QUESTIONS[:2]):
         return ""  # "What did Gilbert say about how much work is left?" wants what was said
     if _MONEY.search(question):

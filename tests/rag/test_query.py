@@ -88,6 +88,9 @@ def test_a_demonstrative_or_the_one_makes_a_follow_up(question):
         ("What did Gilbert say about how much work Roddick had to do?", ""),
         ("According to Gilbert, how many titles did Roddick win?", "number"),
         ("Which outlet reported it? On what date?", "date"),
+        # what a question asks after the scene it sets
+        ("After the cyber security chief quit, who was named in his place?", "name"),
+        ("When the minister resigned last week, why did he go?", ""),
     ],
 )
 def test_expected_answer_kind(question, kind):
