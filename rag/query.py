@@ -15,7 +15,8 @@ _NAMED = r"(?P<who>(?-i:[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*){0,4}))"
 _PERSON = re.compile(r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
 _SAY = (
     r"(?:say|said|think|tell|told|claim|argue|note|describe|mean|believe|feel|add|comment|"
-    r"announce|warn|predict|reveal|suggest|stress|highlight|emphasi[sz]e|explain|remark|state)"
+    r"announce|warn|predict|reveal|suggest|stress|highlight|emphasi[sz]e|explain|remark|state|"
+    r"write|wrote)"
 )
 # Who was told, not what: "What did Pal tell reporters it wanted?"
 _LISTENER = (

@@ -21,6 +21,7 @@ from rag.query import Query, entities, expects, fits, parse, resolve
         ("What did Pal tell reporters it wanted to do?", "Pal", "it wanted to do"),
         ("What did Hussein tell Reuters about Syria?", "Hussein", "Syria"),
         ("What did she tell her mother?", "she", "her mother"),
+        ("What did Gilbert write about Roddick?", "Gilbert", "Roddick"),
         # an unnamed role at an organisation is not a person called Fox
         ("What did the Fox spokesman say about the show?", "the fox spokesman", "the show"),
         ("What did a Japan Airlines official say about it?", "a japan airlines official", "it"),
@@ -91,6 +92,7 @@ def test_a_demonstrative_or_the_one_makes_a_follow_up(question):
         # what a question asks after the scene it sets
         ("After the cyber security chief quit, who was named in his place?", "name"),
         ("When the minister resigned last week, why did he go?", ""),
+        ("After Roddick dropped him, what did Gilbert write about how much work was left?", ""),
     ],
 )
 def test_expected_answer_kind(question, kind):
