@@ -38,7 +38,7 @@ test: install
 # The dev sets (BBC questions need ../shared/corpora/bbc), report in evals/results/latest/.
 eval: install
 	$(BIN)/rag eval --dataset evals/datasets/seed_qa.jsonl --dataset evals/datasets/bbc_dev.jsonl \
-		--dataset evals/datasets/bbc_dev_long.jsonl
+		--dataset evals/datasets/bbc_dev_long.jsonl --dataset evals/datasets/bbc_dev_desc.jsonl
 
 lint: install
 	$(BIN)/ruff check .

@@ -28,6 +28,7 @@ SEED_FILE = DATASETS / "seed_qa.jsonl"
 BBC_FILE = DATASETS / "bbc_dev.jsonl"
 TEST_FILE = DATASETS / "bbc_test.jsonl"
 LONG_FILE = DATASETS / "bbc_dev_long.jsonl"
+DESC_FILE = DATASETS / "bbc_dev_desc.jsonl"
 
 TYPES = {
     "quote",
@@ -69,6 +70,7 @@ SEED = load(SEED_FILE)
 BBC = load(BBC_FILE)
 TEST = load(TEST_FILE)
 LONG = load(LONG_FILE)
+DESC = load(DESC_FILE)
 
 
 @cache
@@ -136,18 +138,22 @@ def gold(rows: list[dict]):
                 yield row["id"], alt["article"], alt["sentence"]
 
 
-@pytest.mark.parametrize("rows", [SEED, BBC, TEST, LONG], ids=["seed", "bbc", "test", "long"])
+@pytest.mark.parametrize(
+    "rows", [SEED, BBC, TEST, LONG, DESC], ids=["seed", "bbc", "test", "long", "desc"]
+)
 def test_schema(rows):
     problems = [p for row in rows for p in schema_problems(row)]
     assert not problems, "\n".join(problems)
 
 
 def test_ids_unique_across_files():
-    ids = Counter(row.get("id") for row in SEED + BBC + TEST + LONG)
+    ids = Counter(row.get("id") for row in SEED + BBC + TEST + LONG + DESC)
     assert not [i for i, n in ids.items() if n > 1], "duplicate ids"
 
 
-@pytest.mark.parametrize("rows", [SEED, BBC, TEST, LONG], ids=["seed", "bbc", "test", "long"])
+@pytest.mark.parametrize(
+    "rows", [SEED, BBC, TEST, LONG, DESC], ids=["seed", "bbc", "test", "long", "desc"]
+)
 def test_questions_unique(rows):
     keys = Counter((row["question"], tuple(row.get("history", []))) for row in rows)
     assert not [k for k, n in keys.items() if n > 1], "duplicate questions"
@@ -183,13 +189,14 @@ def test_test_counts():
     assert all(row["id"].startswith("test-") for row in TEST)
 
 
-def test_long_counts():
-    assert len(LONG) >= 50
-    assert sum(not row["answerable"] for row in LONG) >= 10
-    assert {row["corpus"] for row in LONG} == BBC_CATEGORIES
-    assert all(row["id"].startswith("long-") for row in LONG)
+@pytest.mark.parametrize("rows, prefix", [(LONG, "long-"), (DESC, "desc-")], ids=["long", "desc"])
+def test_long_counts(rows, prefix):
+    assert len(rows) >= 50
+    assert sum(not row["answerable"] for row in rows) >= 10
+    assert {row["corpus"] for row in rows} == BBC_CATEGORIES
+    assert all(row["id"].startswith(prefix) for row in rows)
     # long and descriptive: a follow-up's first question is
-    asked = [row.get("history", [row["question"]])[0] for row in LONG]
+    asked = [row.get("history", [row["question"]])[0] for row in rows]
     assert min(len(question.split()) for question in asked) >= 16
 
 
@@ -209,7 +216,7 @@ def test_test_set_is_about_articles_the_dev_set_leaves_out():
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("rows", [BBC, LONG], ids=["bbc", "long"])
+@pytest.mark.parametrize("rows", [BBC, LONG, DESC], ids=["bbc", "long", "desc"])
 def test_bbc_articles_are_from_the_held_out_range_and_category(rows):
     problems = []
     for row in rows:
@@ -234,7 +241,7 @@ def test_seed_gold_sentences_are_split_sentences():
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("rows", [BBC, TEST, LONG], ids=["bbc", "test", "long"])
+@pytest.mark.parametrize("rows", [BBC, TEST, LONG, DESC], ids=["bbc", "test", "long", "desc"])
 def test_bbc_gold_sentences_are_split_sentences(rows):
     if not BBC_ROOT.is_dir():
         pytest.skip(f"BBC corpus not found at {BBC_ROOT}; gold sentences not checked")
