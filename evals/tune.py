@@ -124,13 +124,14 @@ def main(argv=None) -> None:
     parser.add_argument("datasets", nargs="+")
     parser.add_argument("--top-k", type=int, nargs="+", default=[8])
     args = parser.parse_args(argv)
-    for path in args.datasets:
-        if any(item["id"].startswith(HELD_OUT) for item in load(path)):
+    datasets = {path: load(path) for path in args.datasets}
+    for path, items in datasets.items():
+        if any(item["id"].startswith(HELD_OUT) for item in items):
             parser.error(f"{path} holds the held-out test questions: score them with "
                          "evals.devset, never fit weights on them")  # fmt: skip
     for top_k in args.top_k:
         began = time.perf_counter()
-        sets = [gathered(load(path), top_k) for path in args.datasets]
+        sets = [gathered(items, top_k) for items in datasets.values()]
         print(f"top_k={top_k}: gathered in {time.perf_counter() - began:.0f} s")
         current = [metrics(rows, select.Weights()) for rows in sets]
         print(
