@@ -278,7 +278,9 @@ def candidates(evidence: Evidence) -> list[select.Scored]:
     A follow-up joined to the question before it ("What is the PMF? Who supplies it?") found
     its story through both, but its sentence is matched on its own words: the earlier
     question's words are in every sentence of that story. So is a question that sets the scene
-    first ("When Chinese police held Yili's bosses, how much did they misuse?").
+    first ("When Chinese police held Yili's bosses, how much did they misuse?") or describes
+    its story between commas ("How much does Air Jamaica, which the state is taking back,
+    owe?").
     """
     scored, query = evidence.scored, evidence.query
     if joined(query):
@@ -306,10 +308,9 @@ def choose(
 
 def joined(query: Query) -> bool:
     """Whether the query is searched with words that find its story but not its sentence: a
-    follow-up with the question before it, or a question with the scene it sets first."""
-    return (
-        not query.speaker and query.text != query.topic and query.text.endswith(" " + query.topic)
-    )
+    follow-up with the question before it, a question with the scene it sets first, or one
+    that describes its story between commas."""
+    return not query.speaker and query.text != query.topic
 
 
 def _fits(evidence: Evidence):

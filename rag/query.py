@@ -51,6 +51,22 @@ _SETTING = re.compile(
     r"did|does|do|is|are|was|were|has|have|had|will|would|can|could)\b[^,]+)$",
     re.I,
 )
+# A question that describes its story between commas: "How much does Air Jamaica, which the
+# state is taking back, owe?", "Why did Saul Holiff walk away, according to his son?". What is
+# asked is the question without them.
+_ASKS = re.compile(
+    r"^(?:what|which|who|whom|whose|how|why|where|when|did|does|do|is|are|was|were|has|have|had|"
+    r"will|would|can|could)\b",
+    re.I,
+)
+_DESCRIBES = r"the|a|an|which|who|whom|whose|where|one of|its|his|her|their|once|formerly|now"
+_DESCRIBED = re.compile(rf",\s+(?:{_DESCRIBES})\b[^,?]*,\s*", re.I)
+_TRAILING = re.compile(
+    rf",\s+(?:{_DESCRIBES}|according to|amid|after|before|while|following|despite|"
+    r"on top of|more than|less than|down from|up from|in which|with|having)\b"
+    r"(?![^,?]*\b(?:what|how|why)\b)[^,?]*(?=[?.!]*$)",  # ", with what result?" asks
+    re.I,
+)
 _COMPOUND = re.compile(r",?\s+and\s+(?:which|who|what|how|why|when|where)\b", re.I)
 _FOLLOW_UP = re.compile(r"^(?:and|but|also|so|what about|how about|and what about)\b", re.I)
 _PRONOUN = re.compile(
@@ -90,10 +106,27 @@ def parse(question: str) -> Query:
         if match and match.group("topic").strip():
             who = person_in(match.group("who"))
             return Query(question, match.group("topic").strip(), who)
+    # The story is searched with the whole question, its sentence with what is asked.
+    return Query(question, asked(question))
+
+
+def asked(question: str) -> str:
+    """What a question asks, without the scene it sets first ("When Chinese police held Yili's
+    bosses, how much did they misuse?") or the story it describes between commas ("How much
+    does Air Jamaica, which the state is taking back, owe?"); the question when it has neither.
+    """
     setting = _SETTING.match(question)
-    if setting:  # the story is searched with the whole question, its sentence with what is asked
-        return Query(question, setting.group("asked"))
-    return Query(question, question)
+    if setting:
+        return setting.group("asked")
+    if not _ASKS.match(question):
+        return question
+    core = question
+    while True:  # a tail that describes what an earlier one does goes too
+        shorter = _TRAILING.sub("", core)
+        if shorter == core:
+            break
+        core = shorter
+    return _DESCRIBED.sub(" ", core)
 
 
 def person_in(phrase: str) -> str:
@@ -200,9 +233,7 @@ def expects(question: str) -> str:
     what its last question does.
     """
     question = re.split(r"(?<=[?!])\s+", question.strip())[-1]
-    setting = _SETTING.match(question)
-    if setting:  # "After Yoran quit, who was named in his place?" wants a name
-        question = setting.group("asked")
+    question = asked(question)  # "After Yoran quit, who was named in his place?" wants a name
     if any(pattern.match(question) for pattern in SPEAKER_QUESTIONS[:2]):
         return ""  # "What did Gilbert say about how much work is left?" wants what was said
     if _MONEY.search(question):

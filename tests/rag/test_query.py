@@ -39,6 +39,38 @@ from rag.query import Query, entities, expects, fits, parse, resolve
             "how many jets did it buy?",
         ),
         ("In 2004, how many jets did it buy?", "", "In 2004, how many jets did it buy?"),
+        # a question that describes its story between commas: matched on what it asks
+        (
+            "How much money does Air Jamaica, which the state is taking back from the hotel "
+            "magnate who bought control in 1994, owe?",
+            "",
+            "How much money does Air Jamaica owe?",
+        ),
+        (
+            "Why did Saul Holiff, the promoter who looked after Johnny Cash's career, walk away "
+            "in 1973, according to his son?",
+            "his son",
+            "Why did Saul Holiff, the promoter who looked after Johnny Cash's career, walk away "
+            "in 1973",
+        ),
+        (
+            "Who gave Jonah Lomu his new kidney, the operation after which he returned to "
+            "rugby, after his illness?",
+            "",
+            "Who gave Jonah Lomu his new kidney?",
+        ),
+        (
+            "How much is Quiksilver, the surfwear firm, offering for Rossignol, the ski maker?",
+            "",
+            "How much is Quiksilver offering for Rossignol?",
+        ),
+        # commas that only separate words of what is asked stay
+        (
+            "Which cities, towns and villages will get the jobs?",
+            "",
+            "Which cities, towns and villages will get the jobs?",
+        ),
+        ("Did the vote pass, with what margin?", "", "Did the vote pass, with what margin?"),
         ("When will the vote be held, and why?", "", "When will the vote be held, and why?"),
     ],
 )
