@@ -64,7 +64,8 @@ _DESCRIBED = re.compile(rf",\s+(?:{_DESCRIBES})\b[^,?]*,\s*", re.I)
 _TRAILING = re.compile(
     rf",\s+(?:{_DESCRIBES}|according to|amid|after|before|while|following|despite|"
     r"on top of|more than|less than|down from|up from|in which|with|having)\b"
-    r"(?![^,?]*\b(?:what|how|why)\b)[^,?]*(?=[?.!]*$)",  # ", with what result?" asks
+    # ", with what result?" and ", before or after Christmas?" are part of what is asked
+    r"(?![^,?]*\b(?:what|how|why|or)\b)[^,?]*(?=[?.!]*$)",
     re.I,
 )
 _COMPOUND = re.compile(r",?\s+and\s+(?:which|who|what|how|why|when|where)\b", re.I)

@@ -71,6 +71,11 @@ from rag.query import Query, entities, expects, fits, parse, resolve
             "Which cities, towns and villages will get the jobs?",
         ),
         ("Did the vote pass, with what margin?", "", "Did the vote pass, with what margin?"),
+        (
+            "Did the strike begin, before or after May?",
+            "",
+            "Did the strike begin, before or after May?",
+        ),
         ("When will the vote be held, and why?", "", "When will the vote be held, and why?"),
     ],
 )
