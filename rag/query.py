@@ -27,7 +27,7 @@ _ABOUT = r"(?:about|on|regarding|of|concerning|in relation to|when it comes to)"
 SPEAKER_QUESTIONS = [
     re.compile(
         rf"^(?:and\s+|so\s+|but\s+)?(?:what|how)\s+(?:else\s+)?(?:did|does|do|has|have|had)\s+{_WHO}"
-        rf"\s+{_SAY}\w*(?:{_LISTENER})?(?:\s+{_ABOUT})?\s*(?P<topic>.*?)[?.!]*$",
+        rf"\s+{_SAY}\w*(?:{_LISTENER})?(?:\s+{_ABOUT}\b)?\s*(?P<topic>.*?)[?.!]*$",
         re.I,
     ),
     re.compile(

@@ -22,6 +22,8 @@ from rag.query import Query, entities, expects, fits, parse, resolve
         ("What did Hussein tell Reuters about Syria?", "Hussein", "Syria"),
         ("What did she tell her mother?", "she", "her mother"),
         ("What did Gilbert write about Roddick?", "Gilbert", "Roddick"),
+        # "on" is a word, not the start of "online"
+        ("What did Gilbert write online about Roddick?", "Gilbert", "online about Roddick"),
         # an unnamed role at an organisation is not a person called Fox
         ("What did the Fox spokesman say about the show?", "the fox spokesman", "the show"),
         ("What did a Japan Airlines official say about it?", "a japan airlines official", "it"),
