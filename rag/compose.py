@@ -51,10 +51,15 @@ def open_quotes(text: str) -> int:
     return curly
 
 
-def spans(picks: Sequence[Pick], pool: Mapping[tuple[str, int], SentenceRecord]) -> list[Span]:
+def spans(
+    picks: Sequence[Pick],
+    pool: Mapping[tuple[str, int], SentenceRecord],
+    rank: Mapping[tuple[str, int], float] | None = None,
+) -> list[Span]:
     """Merge picked sentences into spans: adjacent ones join, and a quotation that runs over
     several sentences is cited whole. The span holding the best sentence leads; the others
-    follow by article (best first), in reading order."""
+    follow by article (best first), in reading order. Best is by rank, a score per (article,
+    sentence index) where given, else by the picks' scores."""
     chosen: dict[str, set[int]] = {}
     score: dict[tuple[str, int], float] = {}
     also: dict[tuple[str, int], tuple[str, ...]] = {}
@@ -77,11 +82,16 @@ def spans(picks: Sequence[Pick], pool: Mapping[tuple[str, int], SentenceRecord])
                 run = []
             if index is not None:
                 run.append(index)
+    order = {**score, **(rank or {})}
+
+    def best(span: Span) -> float:
+        return max(order.get((span.article, i), 0.0) for i in range(span.first, span.last + 1))
+
     best_article = {}
-    for span in sorted(result, key=lambda s: -s.score):
+    for span in sorted(result, key=lambda s: -best(s)):
         best_article.setdefault(span.article, len(best_article))
     ordered = sorted(result, key=lambda s: (best_article[s.article], s.first))
-    lead = max(ordered, key=lambda s: s.score) if ordered else None
+    lead = max(ordered, key=best) if ordered else None
     return ([lead] + [s for s in ordered if s is not lead]) if lead else []
 
 

@@ -228,3 +228,38 @@ def test_a_joined_follow_up_is_not_held_to_standing_out_from_its_story():
     alone = Query("Who might go?", "Who might go?")
     assert choose(Evidence(follow_up, "", flat, [], ""), flat, 4, weights)
     assert choose(Evidence(alone, "", flat, [], ""), flat, 4, weights) == []
+
+
+AIRLINE = (
+    "Jamaica takes back its airline\n\n"
+    "The Jamaican government is taking back control of Air Jamaica from hotel magnate Gordon "
+    "Stewart, who bought a majority stake in 1994.\n\n"
+    "Mr Stewart will hand over his shares at no cost. Officials said a new buyer would be found "
+    "within two years. The airline flies to 23 cities and employs 2,400 people. Its planes are "
+    "leased from American and European lenders.\n\n"
+    "The carrier lost money after fuel prices soared and tourists stayed away from the island "
+    "in the months after the hurricane.\n"
+)
+RESORT = (
+    "Hotel group opens resort\n\n"
+    "A hotel group run by Gordon Stewart has opened a new resort on the north coast of Jamaica."
+    "\n\nThe resort has 300 rooms and a golf course. Mr Stewart said tourism was recovering.\n"
+)
+
+
+def test_a_question_that_describes_its_story_leads_with_the_sentence_that_answers(tmp_path):
+    from index import ingest
+
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "airline.txt").write_text(AIRLINE, encoding="utf-8")
+    (tmp_path / "articles" / "resort.txt").write_text(RESORT, encoding="utf-8")
+    ingest(tmp_path / "articles", tmp_path / "store")
+    answer = ask(
+        "Why did Air Jamaica, which the Jamaican government is taking back from hotel magnate "
+        "Gordon Stewart, lose money?",
+        store=tmp_path / "store",
+    )
+    # The description matches the story's first sentence best; what is asked, the last.
+    assert len(answer.citations) > 1
+    assert answer.citations[0].quote.startswith("The carrier lost money")
+    assert any(c.quote.startswith("The Jamaican government") for c in answer.citations[1:])

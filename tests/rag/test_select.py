@@ -149,6 +149,10 @@ def test_spans_merge_neighbours_complete_open_quotes_and_lead_with_the_best():
     assert [s.article for s in spans] == ["fox", "bne"]
     assert spans[1].quote == f"{text[0]} {text[1]}" and (spans[1].first, spans[1].last) == (14, 15)
     assert compose.for_reader(spans[1]).endswith("he [Fuad Hussein] said.")
+    # ranked otherwise, the other article's span leads; the scores shown stay the picks'
+    ranked = compose.spans(picks, pool, {("bne", 14): 1.0})
+    assert [s.article for s in ranked] == ["bne", "fox"]
+    assert [s.score for s in ranked] == [0.7, 0.9]
 
 
 def test_filters_match_chroma_where_and_python_check():
