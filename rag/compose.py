@@ -84,8 +84,9 @@ def spans(
                 run.append(index)
     order = {**score, **(rank or {})}
 
-    def best(span: Span) -> float:
-        return max(order.get((span.article, i), 0.0) for i in range(span.first, span.last + 1))
+    def best(span: Span) -> float:  # of its picked sentences (a completed quote adds others)
+        keys = [(span.article, i) for i in range(span.first, span.last + 1)]
+        return max(order[k] for k in keys if k in order)
 
     best_article = {}
     for span in sorted(result, key=lambda s: -best(s)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from index.speakers import ROLES
 
@@ -43,29 +43,30 @@ SPEAKER_QUESTIONS = [
         re.I,
     ),
 ]
+_QUESTION_WORD = (
+    r"(?:what|which|who|whom|whose|how|why|where|when|did|does|do|is|are|was|were|has|have|had|"
+    r"will|would|can|could)\b"
+)
 # A question that first sets the scene: "In the story about X, how many ...?", "When Chinese
 # police held Yili's bosses, how much ...?"
 _SETTING = re.compile(
     r"^(?:in|when|after|as|with|following|under|now that|since|while|before|during|amid|"
-    r"despite|once|given)\b[^?]{12,}?,\s+(?P<asked>(?:what|which|who|whom|whose|how|why|where|when|"
-    r"did|does|do|is|are|was|were|has|have|had|will|would|can|could)\b[^,]+)$",
+    rf"despite|once|given)\b[^?]{{12,}}?,\s+(?P<asked>{_QUESTION_WORD}[^,]+)$",
     re.I,
 )
-# A question that describes its story between commas: "How much does Air Jamaica, which the
-# state is taking back, owe?", "Why did Saul Holiff walk away, according to his son?". What is
-# asked is the question without them.
-_ASKS = re.compile(
-    r"^(?:what|which|who|whom|whose|how|why|where|when|did|does|do|is|are|was|were|has|have|had|"
-    r"will|would|can|could)\b",
-    re.I,
-)
+# A question that describes its story between commas, "How much does Air Jamaica, which the
+# state is taking back, owe?", or after one at its end, "Who replaced Yoran, who quit after a
+# year?": what is asked is the question without them. A comma inside a number ("60,000") is
+# part of the description; alternatives ("the Lions or the Wallabies") and questions (", with
+# whom?", ", after which scandal?") are part of what is asked.
 _DESCRIBES = r"the|a|an|which|who|whom|whose|where|one of|its|his|her|their|once|formerly|now"
-_DESCRIBED = re.compile(rf",\s+(?:{_DESCRIBES})\b[^,?]*,\s*", re.I)
+_KEPT = r"(?![^,?]*\b(?:or|what|how|why|whether)\b)"
+_PHRASE = r"(?:[^,?]|,(?=\d))*"
+_DESCRIBED = re.compile(rf",\s+(?:{_DESCRIBES})\b{_KEPT}{_PHRASE},\s+", re.I)
 _TRAILING = re.compile(
     rf",\s+(?:{_DESCRIBES}|according to|amid|after|before|while|following|despite|"
     r"on top of|more than|less than|down from|up from|in which|with|having)\b"
-    # ", with what result?" and ", before or after Christmas?" are part of what is asked
-    r"(?![^,?]*\b(?:what|how|why|or)\b)[^,?]*(?=[?.!]*$)",
+    rf"(?!\s+(?:which|who|whom|whose|where|when)\b){_KEPT}{_PHRASE}(?=[?.!]*$)",
     re.I,
 )
 _COMPOUND = re.compile(r",?\s+and\s+(?:which|who|what|how|why|when|where)\b", re.I)
@@ -89,7 +90,8 @@ class Query:
 
     Attributes:
         text: what is embedded and searched.
-        topic: the subject asked about, without the speaker frame ("mediation").
+        topic: the subject asked about, without the speaker frame ("mediation"); or what is
+            asked, without the scene a question sets or the story it describes (`asked`).
         speaker: the person asked about as written ("Hussein"), or "".
     """
 
@@ -119,7 +121,7 @@ def asked(question: str) -> str:
     setting = _SETTING.match(question)
     if setting:
         return setting.group("asked")
-    if not _ASKS.match(question):
+    if not re.match(_QUESTION_WORD, question, re.I):
         return question
     core = question
     while True:  # a tail that describes what an earlier one does goes too
@@ -154,7 +156,7 @@ def resolve(question: str, history: Sequence[str] | None) -> Query:
     query = parse(question)
     earlier = [parse(h) for h in (history or []) if isinstance(h, str) and h.strip()]
     if not earlier:
-        return query if query.speaker.lower() not in _PRONOUNS else replace(query, speaker="")
+        return query if query.speaker.lower() not in _PRONOUNS else _nobody(query)
     last_speaker = next(
         (q.speaker for q in reversed(earlier) if q.speaker and q.speaker.lower() not in _PRONOUNS),
         "",
@@ -162,7 +164,7 @@ def resolve(question: str, history: Sequence[str] | None) -> Query:
     if query.speaker:
         if query.speaker.lower() in _PRONOUNS:
             if not last_speaker:
-                return replace(query, speaker="")
+                return _nobody(query)
             return Query(
                 f"What did {last_speaker} say about {query.topic}?", query.topic, last_speaker
             )
@@ -177,6 +179,11 @@ def resolve(question: str, history: Sequence[str] | None) -> Query:
             f"{previous.text} {question}", question, previous.speaker if what_about else ""
         )
     return query
+
+
+def _nobody(query: Query) -> Query:
+    """A speaker question whose pronoun refers to no one named before: a plain question."""
+    return Query(query.text, asked(query.text))
 
 
 # What kind of answer a question wants, when it is specific: a sum of money, a number, a date,

@@ -78,6 +78,13 @@ from rag.query import Query, entities, expects, fits, parse, resolve
             "",
             "Did the strike begin, before or after May?",
         ),
+        ("Where is the stadium, which holds 60,000 fans?", "", "Where is the stadium?"),
+        (
+            "Which team, the Lions or the Wallabies, won?",
+            "",
+            "Which team, the Lions or the Wallabies, won?",
+        ),
+        ("Did he resign, after which scandal?", "", "Did he resign, after which scandal?"),
         ("When will the vote be held, and why?", "", "When will the vote be held, and why?"),
     ],
 )
@@ -94,8 +101,10 @@ def test_follow_ups_carry_speaker_and_frame():
     assert resolve("What about Syria?", history).text == "What did Hussein say about Syria?"
     assert resolve("Why?", history).text == "What did Hussein say about mediation? Why?"
     assert resolve("What will Iraq supply to Syria?", history).speaker == ""
-    # a pronoun with nothing to refer to is no speaker
-    assert resolve("What did he say about ISIS?", None).speaker == ""
+    # a pronoun with nothing to refer to is no speaker: a plain question
+    assert resolve("What did he say about ISIS?", None) == Query(
+        "What did he say about ISIS?", "What did he say about ISIS?"
+    )
 
 
 @pytest.mark.parametrize(
