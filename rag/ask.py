@@ -275,8 +275,8 @@ def answer_from(
 def _asked_rank(
     question: str, query: Query, picks: list[select.Pick], settings: Settings, weights
 ) -> dict[tuple[str, int], float] | None:
-    """For a question that sets a scene or describes its story, the order of the answer's
-    spans (which leads, and which article's follow): each pick's score with its dense part
+    """For a question that sets a scene or describes its story, what orders the answer's spans
+    (which leads, and in which order articles follow): each pick's score with its dense part
     taken partly (`ASKED_ORDER`) from what is asked alone, so the sentence that answers leads
     rather than the one that tells the story. What is cited, and the scores shown, do not
     change."""
