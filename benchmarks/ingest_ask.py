@@ -10,6 +10,11 @@ VectorStoreIndex defaults, the same MiniLM through HuggingFaceEmbedding, Chroma,
 its ingestion and its retrieval per question. The machine is shared and noisy, so ratios are
 printed beside the times, and ingest's CPU time (all its threads) over the bare encoder's: a
 ratio of wall times at 500 articles was 1.16, 1.23 and 1.36 in three runs of one version.
+How near the encoder runs to this CPU's limit: its rate of floating-point operations (counted by
+`Encoder.flops`, checked against torch's counter) beside that of a bare float32 matrix product at
+its shapes; and the bare encoder's time over llama-index's whole ingest (over 1: no ingest that
+embeds all the text, as ours does, can beat llama-index's, which embeds the first 256 word pieces
+of each 1,024-token chunk).
 
 The BBC corpus is read from ../shared/corpora/bbc (or --bbc / $BBC_CORPUS) and skipped with a
 message when absent; it is copied to a temp folder, never into the project. The synthetic corpus
@@ -33,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -129,6 +135,7 @@ def measure(name: str, folder: Path, store: Path, questions: list[dict], repeats
     encoder = Settings.from_env().encoder()
     embedded = report.passages - report.reused
     bare_s = bare_cpu = pieces = None
+    products: dict = {}  # the encoder's rate of products against the CPU's (float32 only)
     if embedded:
         db = Store(store, encoder.name)
         snapshot = db.snapshot()
@@ -138,10 +145,16 @@ def measure(name: str, folder: Path, store: Path, questions: list[dict], repeats
         for id_, meta in zip(rows["ids"], rows["metadatas"], strict=True):
             title, text = columns["title"][row_of[id_]], columns["text"][row_of[id_]]
             texts[meta["key"]] = f"{title}\n{text}" if title else text
-        pieces = sum(encoder.count_tokens(list(texts.values()))) + 2 * len(texts)  # [CLS], [SEP]
+        lengths = [n + 2 for n in encoder.count_tokens(list(texts.values()))]  # [CLS], [SEP]
+        pieces = sum(lengths)
         began, cpu = time.perf_counter(), cpu_s()
         encoder.embed(list(texts.values()))  # the same passages, through the encoder alone
         bare_s, bare_cpu = time.perf_counter() - began, cpu_s() - cpu
+        if encoder.device == "cpu" and encoder.precision == "fp32":
+            products = {
+                "encoder_gflops": round(encoder.flops(lengths) / bare_s / 1e9, 1),
+                "product_gflops": round(product_rate(encoder) / 1e9, 1),
+            }
 
     ask(questions[0]["question"], store=store)  # warm: model and store loaded
     latencies, abstained = [], 0
@@ -166,6 +179,7 @@ def measure(name: str, folder: Path, store: Path, questions: list[dict], repeats
         "bare_encoder_s": round(bare_s, 2) if bare_s else None,
         "ingest_over_encoder": round(ingest_s / bare_s, 2) if bare_s else None,
         "cpu_over_encoder": round(ingest_cpu / bare_cpu, 2) if bare_cpu else None,
+        **products,
         "reingest_s": round(reingest_s, 2),
         "ask_p50_ms": round(statistics.median(latencies), 1),
         "ask_p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
@@ -174,6 +188,64 @@ def measure(name: str, folder: Path, store: Path, questions: list[dict], repeats
         "ingest_rss_mb": round(ingest_rss_mb),  # before the bare encoder and the asks
         "store_mb": round(sum(f.stat().st_size for f in store.rglob("*") if f.is_file()) / 1e6),
     }
+
+
+def product_rate(encoder, seconds: float = 1.0) -> float:
+    """FLOP/s of ONNX Runtime's float32 matrix product on this CPU: the best over the shapes of
+    the encoder's products (attention projection, feed-forward in and out, for a batch of 8
+    passages of 106 word pieces, the BBC average), each run as ingest runs its batches:
+    `batch_threads` at once, one ONNX Runtime thread each. Nearly all of the encoder's work is
+    such products (`Encoder.flops`), so an encoder near this rate has no runtime left to gain
+    from in float32."""
+    import numpy as np
+    import onnx
+    import onnxruntime
+    from onnx import TensorProto, helper
+
+    config = json.loads((encoder.path / "config.json").read_text())
+    rows, hidden, inner = 8 * 106, config["hidden_size"], config["intermediate_size"]
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    random = np.random.default_rng(0)
+    best = 0.0
+    for into, out in ((hidden, hidden), (hidden, inner), (inner, hidden)):
+        graph = helper.make_graph(
+            [helper.make_node("MatMul", ["x", "w"], ["y"])],
+            "product",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [rows, into])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [rows, out])],
+            [onnx.numpy_helper.from_array(random.standard_normal((into, out), np.float32), "w")],
+        )
+        # The IR version of the export (torch's), which any ONNX Runtime reads; onnx's own
+        # newest may not be.
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+        feeds = {"x": random.standard_normal((rows, into), np.float32)}
+        sessions = [
+            onnxruntime.InferenceSession(
+                model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+            )
+            for _ in range(encoder.batch_threads)
+        ]
+        once = time.perf_counter()
+        for session in sessions:
+            session.run(None, feeds)
+        repeats = max(3, int(seconds / (time.perf_counter() - once)))
+        threads = [
+            threading.Thread(target=_run, args=(session, feeds, repeats)) for session in sessions
+        ]
+        began = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        flops = 2 * rows * into * out * repeats * len(sessions)
+        best = max(best, flops / (time.perf_counter() - began))
+    return best
+
+
+def _run(session, feeds: dict, repeats: int) -> None:
+    for _ in range(repeats):
+        session.run(None, feeds)
 
 
 def llama_default(folder: Path, questions: list[dict], repeats: int) -> dict:
@@ -291,6 +363,9 @@ def main() -> None:
             if not args.no_llama and name != "synthetic":
                 row.update(run_child("llama", name, folder, store, questions, args.repeats))
                 row["ingest_vs_llama"] = round(row["ingest_s"] / row["llama_ingest_s"], 2)
+                if row.get("bare_encoder_s"):  # over 1: no ingest of all the text beats it
+                    encoder_s = row["bare_encoder_s"]
+                    row["encoder_vs_llama"] = round(encoder_s / row["llama_ingest_s"], 2)
             rows.append(row)
             print(json.dumps(row), flush=True)
             if name == "synthetic":

@@ -66,6 +66,31 @@ def test_onnx_batches_match_torch(tmp_path):
         assert onnx.embed([]).shape == (0, 384)
 
 
+def test_flops_are_what_torch_counts_for_the_model():
+    """The benchmark's floor for the encoder counts the operations torch's own counter does
+    for the model's forward pass, text by text."""
+    import torch
+    import transformers
+    from torch.utils.flop_counter import FlopCounterMode
+
+    encoder = Encoder()
+    bert = transformers.AutoModel.from_pretrained(
+        str(encoder.path), attn_implementation="eager", add_pooling_layer=False
+    ).eval()  # what the ONNX export runs: the pooler's output is not used
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(encoder.path))
+    texts = ["Why?", "Regarding Syria, he said Iraq would supply grain and oil. " * 4]
+    lengths, counted = [], 0
+    for text in texts:
+        inputs = tokenizer(text, return_tensors="pt")
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            bert(**inputs)
+        lengths.append(inputs["input_ids"].shape[1])
+        counted += counter.get_total_flops()
+    assert lengths[0] < lengths[1]  # attention grows with the square of a text's length
+    assert encoder.flops(lengths) == counted
+    assert encoder.flops([]) == 0
+
+
 def test_passages_cut_from_an_articles_pieces_are_tokenized_as_alone():
     """Ingest tokenizes each article once and cuts its passages' encoder input out of the
     pieces: the same ids and offsets as tokenizing each passage, the same count per sentence."""
