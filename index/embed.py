@@ -339,8 +339,8 @@ class Encoder:
         lengths (word pieces, [CLS] and [SEP] included; padding not counted): in each layer,
         per token, the four attention projections, the feed-forward pair, and attention over
         the text's own tokens. The rest (embeddings, norms, softmax) is a few percent of it.
-        The benchmark divides them by the CPU's rate of products to find the fastest any
-        float32 encoder of this model could go."""
+        The benchmark divides them by the bare encoder's time, for its rate of operations beside
+        the CPU's rate of bare matrix products."""
         config = json.loads((self.path / "config.json").read_text())
         hidden, inner = config["hidden_size"], config["intermediate_size"]
         per_token = 4 * hidden * hidden + 2 * hidden * inner  # multiply-adds, besides attention

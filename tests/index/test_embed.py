@@ -67,8 +67,8 @@ def test_onnx_batches_match_torch(tmp_path):
 
 
 def test_flops_are_what_torch_counts_for_the_model():
-    """The benchmark's floor for the encoder counts the operations torch's own counter does
-    for the model's forward pass, text by text."""
+    """The operations the benchmark rates the encoder by are those torch's own counter counts
+    in the model's forward pass, text by text."""
     import torch
     import transformers
     from torch.utils.flop_counter import FlopCounterMode
