@@ -202,7 +202,7 @@ def product_rate(encoder, seconds: float = 1.0) -> float:
     import onnxruntime
     from onnx import TensorProto, helper
 
-    config = json.loads((encoder.path / "config.json").read_text())
+    config = encoder.config
     rows, hidden, inner = 8 * 106, config["hidden_size"], config["intermediate_size"]
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1

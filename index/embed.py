@@ -334,6 +334,11 @@ class Encoder:
         encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
         return [len(encoding.ids) for encoding in encodings]
 
+    @cached_property
+    def config(self) -> dict:
+        """The transformer's configuration (its config.json): layers and their sizes."""
+        return json.loads((self.path / "config.json").read_text())
+
     def flops(self, lengths: Sequence[int]) -> int:
         """Floating-point operations of the transformer's matrix products over texts of these
         lengths (word pieces, [CLS] and [SEP] included; padding not counted): in each layer,
@@ -341,7 +346,7 @@ class Encoder:
         the text's own tokens. The rest (embeddings, norms, softmax) is a few percent of it.
         The benchmark divides them by the bare encoder's time, for its rate of operations beside
         the CPU's rate of bare matrix products."""
-        config = json.loads((self.path / "config.json").read_text())
+        config = self.config
         hidden, inner = config["hidden_size"], config["intermediate_size"]
         per_token = 4 * hidden * hidden + 2 * hidden * inner  # multiply-adds, besides attention
         per_layer = sum(2 * n * (per_token + 2 * n * hidden) for n in lengths)
