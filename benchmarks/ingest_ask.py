@@ -115,10 +115,10 @@ def measure(name: str, folder: Path, store: Path, questions: list[dict], repeats
     import nltk  # noqa: F401
     import onnxruntime  # noqa: F401
 
+    from core.settings import Settings
     from index import ingest
     from index.store import Store
     from rag import ask
-    from rag.settings import Settings
 
     began, cpu = time.perf_counter(), cpu_s()
     report = ingest(folder, store, replace=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 
-from rag.errors import SettingsError
+from core.errors import SettingsError
 
 SupportBatch = Callable[[Sequence[tuple[str, Sequence[str]]]], list[float]]
 

@@ -28,10 +28,10 @@ def evaluate(item: dict, store: Path, article_id: ArticleId, support_batch) -> d
     Returns:
         A per-question row (plain JSON values) with every per-question metric and its failures.
     """
+    from core.settings import Settings
     from rag import ask
     from rag.ask import gather, open_store
     from rag.retrieve import Filters
-    from rag.settings import Settings
 
     question, history = item["question"], item.get("history")
     began = time.perf_counter()
@@ -106,7 +106,7 @@ def failures(row: dict) -> list[str]:
 
 def add_similarity(rows: list[dict]) -> None:
     """Each row's cosine similarity between the answer and its reference (unit MiniLM vectors)."""
-    from rag.settings import Settings
+    from core.settings import Settings
 
     if not rows:
         return
@@ -263,7 +263,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the evaluation (or a comparison); returns the exit code."""
-    from rag.errors import RagError
+    from core.errors import RagError
 
     args = parser().parse_args(argv)
     try:

@@ -158,7 +158,7 @@ def windows(passages: Sequence[str]) -> list[tuple[str, ...]]:
 
 
 def _default_embed(texts: Sequence[str]) -> np.ndarray:
-    from rag.settings import Settings
+    from core.settings import Settings
 
     # float32 whatever RAG_PRECISION says: the scorer was fitted and validated on its vectors
     return Settings.from_env(precision="fp32").encoder().embed(texts)

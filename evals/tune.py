@@ -18,11 +18,11 @@ import statistics
 import time
 from dataclasses import asdict, replace
 
+from core.settings import Settings
 from evals.devset import corpus_folder, load, store_for, store_id
 from rag import select
 from rag.ask import candidates, choose, gather, open_store
 from rag.retrieve import Filters
-from rag.settings import Settings
 
 GRID = {
     "dense": [0.4, 0.55, 0.7],

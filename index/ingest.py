@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import IngestSourceError
+from core.settings import Settings
 from index.clean import clean
 from index.embed import MODEL_NAME, Encoder
 from index.lexical import LexicalIndex, saved_stamp, stamp
@@ -24,8 +26,6 @@ from index.speakers import with_speakers
 from index.split import passages as group_passages
 from index.split import split, title_line
 from index.store import ArticleState, Store
-from rag.errors import IngestSourceError
-from rag.settings import Settings
 
 log = logging.getLogger("index")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from core.errors import IngestSourceError
 from index.records import Skip, Source
-from rag.errors import IngestSourceError
 
 KINDS = {
     ".txt": "text",

@@ -24,6 +24,12 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from core.errors import (
+    ArticleNotFoundError,
+    StoreMismatchError,
+    StoreNotFoundError,
+    StoreUnavailableError,
+)
 from index.lexical import saved_stamp
 from index.records import Article, Passage, passage_id
 from index.snapshot import (
@@ -36,12 +42,6 @@ from index.snapshot import (
 )
 from index.snapshot import (
     FORMAT as SNAPSHOT_FORMAT,
-)
-from rag.errors import (
-    ArticleNotFoundError,
-    StoreMismatchError,
-    StoreNotFoundError,
-    StoreUnavailableError,
 )
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")

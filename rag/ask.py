@@ -8,20 +8,18 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+from core.errors import EmptyQuestionError, StoreIncompleteError, StoreNotFoundError
+from core.settings import Settings
 from index.embed import MODEL_NAME
 from index.lexical import terms
-from index.speakers import ROLES, VERBS, clean_name, split_title
+from index.speakers import VERBS
 from index.store import SentenceRecord, Store
 from rag import compose, retrieve, select
 from rag.answer import Answer
-from rag.errors import EmptyQuestionError, StoreIncompleteError, StoreNotFoundError
-from rag.query import Query, entities, expects, resolve
-from rag.query import fits as query_fits
-from rag.retrieve import Filters
-from rag.settings import Settings
+from rag.retrieve import SPEAKER_DEPTH, Filters, _plain_name, find_people
+from rag.understand import Query, entities, expects, resolve
+from rag.understand import fits as query_fits
 
-SPEAKER_DEPTH = 12  # sentences of the asked-about speaker scored against the topic
-_ROLE = re.compile(rf"(?:{ROLES})s?", re.I)
 # How much of what a long question asks alone, against the whole question, orders its citations
 # (see `_asked_rank`). Answers led by a gold sentence with 0.5, 0.7 and 1.0: 62%, 67% and 62% on
 # the long dev set, 63% each on the descriptive one; 60% and 53% with 0. The middle of the three
@@ -43,75 +41,6 @@ def open_store(path: str | Path, chroma_url: str | None = None) -> Store:
             f"the store at {db.path} holds no articles; run `rag ingest FOLDER --store {db.path}`"
         )
     return db
-
-
-def find_people(who: str, people: dict[str, int]) -> tuple[str, list[str]]:
-    """The person a name as asked means ("Hussein", "Prime Minister Sudani"), and every name
-    the store records them under; ("", []) when nobody matches.
-
-    Where several people match ("Blair": Tony, Ian), the one with the fullest name quoted in
-    most articles is meant.
-    """
-    wanted = [w.lower().removesuffix("'s").removesuffix("’s") for w in _plain_name(who).split()]
-    if not wanted or all(_ROLE.fullmatch(w) for w in wanted):
-        return "", []  # "Kraft's senior vice president" names a role, not whom it is
-    directory = _directory(people)
-    found, rank = directory.found, directory.rank
-    matching = set.intersection(*(directory.by_word.get(w, set()) for w in wanted))
-    if not matching:
-        return "", []
-    best = max(sorted(matching, key=rank.get), key=lambda name: (len(name.split()), found[name][1]))
-    # "Mr Blair said" in an article that never gives his first name is "Tony Blair" too
-    words = best.lower().split()
-    near = set().union(*(directory.by_word.get(w, set()) for w in words))
-    same = [
-        n
-        for n in sorted(near, key=rank.get)
-        if set(n.lower().split()) <= set(words) and words[-1] in n.lower()
-    ]
-    return best, [raw for name in same for raw in found[name][0]]
-
-
-@dataclass(frozen=True)
-class _Directory:
-    """A store's people under their plain names (raw names, articles), in the order first
-    met (rank), and the plain names each lower-case word is part of."""
-
-    found: dict[str, tuple[list[str], int]]
-    rank: dict[str, int]
-    by_word: dict[str, set[str]]
-
-
-_DIRECTORIES: dict[int, tuple[dict[str, int], _Directory]] = {}
-
-
-def _directory(people: dict[str, int]) -> _Directory:
-    """The directory of a people dict, made once per dict: scanning every name per question
-    took 10 ms at 2,225 articles."""
-    known = _DIRECTORIES.get(id(people))
-    if known is not None and known[0] is people:
-        return known[1]
-    found: dict[str, tuple[list[str], int]] = {}
-    for raw, count in people.items():
-        name = _plain_name(raw)
-        if name:
-            names, total = found.get(name, ([], 0))
-            found[name] = (names + [raw], total + count)
-    by_word: dict[str, set[str]] = {}
-    for name in found:
-        for word in name.lower().split():
-            by_word.setdefault(word, set()).add(name)
-    directory = _Directory(found, {name: i for i, name in enumerate(found)}, by_word)
-    if len(_DIRECTORIES) >= 8:  # one or two per store generation
-        _DIRECTORIES.clear()
-    _DIRECTORIES[id(people)] = (people, directory)
-    return directory
-
-
-@lru_cache(maxsize=1 << 16)
-def _plain_name(raw: str) -> str:
-    """A recorded name without titles or openers, worked out once per name per process."""
-    return split_title(clean_name(raw))[0]
 
 
 def ask(

@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 
-from rag.errors import RagError
+from core.errors import RagError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(format="warning: %(message)s", level=logging.ERROR)
     logging.getLogger("index").setLevel(logging.WARNING)  # skipped files; libraries stay quiet
     try:
-        from rag.settings import Settings
+        from core.settings import Settings
 
         settings = Settings.from_env(store=args.store, chroma_url=args.chroma_url)
         if args.command == "ingest":

@@ -19,10 +19,10 @@ from llama_index.core.schema import (
     TextNode,
 )
 
+from core.settings import Settings
 from rag import retrieve
 from rag.answer import Citation
 from rag.ask import ask, open_store
-from rag.settings import Settings
 
 
 def _node(id_: str, text: str, start: int, end: int, score: float, **metadata) -> NodeWithScore:

@@ -57,8 +57,8 @@ def questions(history: list[dict]) -> list[str]:
 
 
 def _texts(answer, settings) -> dict[str, str]:
+    from core.errors import RagError
     from rag import article_text
-    from rag.errors import RagError
 
     texts = {}
     for c in answer.citations + answer.related:
@@ -69,8 +69,8 @@ def _texts(answer, settings) -> dict[str, str]:
 
 
 def _catalog(settings):
+    from core.errors import RagError
     from rag.ask import open_store
-    from rag.errors import RagError
 
     try:
         return open_store(settings.store, settings.chroma_url).list_articles()
@@ -88,9 +88,9 @@ def build(settings=None, library: str | Path | None = None):
     with a library folder, articles uploaded in the Library tab are saved there and ingested."""
     import gradio as gr
 
+    from core.errors import RagError
+    from core.settings import Settings
     from rag import ask
-    from rag.errors import RagError
-    from rag.settings import Settings
 
     settings = settings or Settings.from_env()
     outlet_choices, article_choices = _choices(settings)
@@ -332,9 +332,9 @@ def serve(
     library: str | Path | None = None,
 ) -> None:
     """Serve the chat on host:port (loopback by default); auth "user:password" asks for a login."""
+    from core.errors import SettingsError
+    from core.settings import Settings
     from rag.ask import open_store
-    from rag.errors import SettingsError
-    from rag.settings import Settings
 
     settings = settings or Settings.from_env()
     credentials = None

@@ -36,8 +36,8 @@ def skipped_lines(report) -> str:
 
 def _ingest(folder: Path, settings, progress) -> tuple[object | None, str]:
     """Ingest the folder under the lock: (report, "") or (None, the error as one line)."""
+    from core.errors import RagError
     from index import ingest
-    from rag.errors import RagError
     from ui.render import safe
 
     if progress is not None:

@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from core.errors import SettingsError
 from evals.judge import llm_from_env, llm_support_batch
 from evals.runner import main
-from rag.errors import SettingsError
 from tests.conftest import SEEDS
 
 STOP = {"the", "a", "an", "of", "to", "in", "and", "is", "was", "as", "by", "for", "on", "that"}

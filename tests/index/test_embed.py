@@ -5,6 +5,8 @@ from dataclasses import replace as with_fields
 import numpy as np
 import pytest
 
+from core.errors import SettingsError
+from core.settings import PRECISIONS, Settings
 from index import embed
 from index.clean import clean
 from index.embed import Encoder
@@ -12,8 +14,6 @@ from index.load import read
 from index.records import Article
 from index.speakers import with_speakers
 from index.split import passages, split, title_line
-from rag.errors import SettingsError
-from rag.settings import PRECISIONS, Settings
 from tests.conftest import BNE, FOX, SEEDS
 
 

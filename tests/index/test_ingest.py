@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.errors import IngestSourceError, StoreIncompleteError
 from index import ingest
 from index.embed import MODEL_NAME
 from index.snapshot import Snapshot
 from index.store import Store, _node_fields
 from rag import ask
-from rag.errors import IngestSourceError, StoreIncompleteError
 from tests.conftest import BNE, FOX, ROOT
 from tests.index.test_snapshot import assert_same
 

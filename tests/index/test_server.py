@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import StoreUnavailableError
+from core.settings import Settings
 from index import ingest
 from rag import article_text, ask
 from rag.cli import main
-from rag.errors import StoreUnavailableError
-from rag.settings import Settings
 from tests.conftest import SEEDS
 
 QUESTIONS = [

@@ -2,13 +2,13 @@ import re
 
 import pytest
 
+from core.errors import EmptyQuestionError, StoreNotFoundError
 from index.embed import MODEL_NAME
 from index.store import Store
 from rag import Answer, Citation, article_text, ask, select
 from rag.ask import Evidence, choose, find_people, open_store
-from rag.errors import EmptyQuestionError, StoreNotFoundError
-from rag.query import Query
 from rag.retrieve import Filters
+from rag.understand import Query
 from tests.conftest import BNE, FOX
 from tests.rag.test_select import record
 

@@ -76,7 +76,7 @@ def test_twenty_simultaneous_chats_all_get_cited_answers(live_server):
 
 
 def test_library_without_a_folder_says_it_is_read_only(hostile_store):
-    from rag.settings import Settings
+    from core.settings import Settings
     from ui.app import build
 
     settings = Settings.from_env(store=hostile_store)

@@ -13,8 +13,8 @@ def test_file_names_cannot_leave_the_library():
 
 
 def test_uploads_are_saved_and_ingested(tmp_path, articles):
+    from core.settings import Settings
     from rag.ask import open_store
-    from rag.settings import Settings
 
     settings = Settings.from_env(store=tmp_path / "store")
     upload = tmp_path / "upload"
@@ -32,9 +32,9 @@ def test_uploads_are_saved_and_ingested(tmp_path, articles):
 
 
 def test_delete_removes_the_file_and_the_stored_article(tmp_path, articles):
+    from core.settings import Settings
     from index import ingest
     from rag.ask import open_store
-    from rag.settings import Settings
     from tests.conftest import FOX
 
     settings = Settings.from_env(store=tmp_path / "store")
@@ -48,8 +48,8 @@ def test_delete_removes_the_file_and_the_stored_article(tmp_path, articles):
 
 
 def test_reindex_reports_skipped_files_with_reasons(tmp_path, articles):
+    from core.settings import Settings
     from rag.ask import open_store
-    from rag.settings import Settings
 
     settings = Settings.from_env(store=tmp_path / "store")
     (Path(articles) / "empty.txt").write_text("   \n")

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.query import Query, entities, expects, fits, parse, resolve
+from rag.understand import Query, entities, expects, fits, parse, resolve
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from rag.errors import SettingsError
+from core.errors import SettingsError
 
 # index.embed.PRECISIONS (a test checks they agree): importing index.embed here would import all of
 # ingest and Chroma (0.4 s) wherever settings are read.
@@ -36,6 +36,7 @@ class Settings:
         cache: folder for files derived from the model (its ONNX export, made once).
         top_k: passages retrieved per question before sentences are picked.
         max_citations: most sentences cited in one answer.
+        read_depth: candidate sentences the reader scores per question (the first stage's best).
         threads: ONNX Runtime threads for one question (2 is fastest on this 2-core machine; see
             README).
         ingest_threads: encoder batches run at once at ingest, one thread each (see README).
@@ -55,6 +56,7 @@ class Settings:
     cache: Path = field(default_factory=lambda: _default_cache())
     top_k: int = 8
     max_citations: int = 4
+    read_depth: int = 20
     threads: int = field(default_factory=lambda: min(os.cpu_count() or 1, 2))
     ingest_threads: int = field(default_factory=lambda: min(os.cpu_count() or 1, 4))
     batch_size: int = 0
@@ -83,6 +85,7 @@ class Settings:
         for name in (
             "top_k",
             "max_citations",
+            "read_depth",
             "threads",
             "ingest_threads",
             "batch_size",

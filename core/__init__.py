@@ -1,0 +1,1 @@
+"""What both halves share: the settings object and the named errors (index/ and rag/ import it)."""
