@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,8 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from core.errors import InvalidTextError
 
 # Nothing may be fetched at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -40,6 +43,7 @@ ONNX_TOLERANCE = 1e-4  # largest difference from torch an exported model may sho
 # ran batches 7% faster than that of PyTorch's fused attention.
 EXPORT = 2
 PRECISIONS = ("int8", "fp32")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Least cosine between a probe's int8 and float32 vectors for a quantized model to be kept: over
 # 912 sentences of BBC and sample articles it was 0.980 at worst (0.992 the median).
 INT8_AGREEMENT = 0.97
@@ -438,6 +442,18 @@ class Encoder:
         return self._session(model, threads).run(None, feeds)[0]
 
     def embed_query(self, text: str) -> np.ndarray:
+        """A question's vector.
+
+        Raises:
+            InvalidTextError: text holds a lone surrogate, which is no character (the tokenizer
+                would fail with "TextInputSequence must be str").
+        """
+        stray = _SURROGATE.search(text)
+        if stray:
+            raise InvalidTextError(
+                f"the question holds {stray.group()!r} at character {stray.start()}, which is "
+                "not text (bytes that are not UTF-8?); ask it again as UTF-8 text"
+            )
         if self._onnx is None:
             return self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
         ids = np.array([self._window.encode(text).ids], dtype=np.int64)
