@@ -237,11 +237,14 @@ class Store:
             _article_metadata(a, n, complete=False) for a, n in zip(articles, counts, strict=True)
         ]
         # 1. Articles first, marked incomplete: a crash from here on leaves them to be redone.
+        # Their text is written with step 4: Chroma indexes every document for full-text
+        # search, and a long one in that index slows every add after it, in any collection
+        # (an 8 MB article's text written first made adding its 15,700 passages take 50 s, not
+        # 12). Until then a changed article keeps its old text, as the snapshot questions read.
         self._batched(
             self.articles.upsert,
             ids=ids,
             embeddings=[v.tolist() for v in article_vectors],
-            documents=[a.text for a in articles],
             metadatas=metadata,
         )
         # 2. Whatever an earlier version (or a cut-short run) left of these articles goes.
@@ -263,8 +266,16 @@ class Store:
                 _add_sentence(columns, article.text, article.sentences, article.speakers, index)
         embeddings = np.concatenate(sentence_vectors).astype(np.float32)
         self._batched(self.sentences.add, ids=sentence_ids, embeddings=embeddings)
-        # 4. Only now are the articles complete (an update merges this key into the rest).
-        self._batched(self.articles.update, ids=ids, metadatas=[{"complete": True}] * len(ids))
+        # 4. Only now are the articles complete, with their text (an update merges this key
+        # into the rest of their metadata).
+        # (Chroma embeds documents given without vectors, with a model it would download.)
+        self._batched(
+            self.articles.update,
+            ids=ids,
+            embeddings=[v.tolist() for v in article_vectors],
+            documents=[a.text for a in articles],
+            metadatas=[{"complete": True}] * len(ids),
+        )
         return Snapshot(
             stamp="",
             articles={i: {**m, "complete": True} for i, m in zip(ids, metadata, strict=True)},

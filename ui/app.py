@@ -254,14 +254,17 @@ def _choices(settings) -> tuple[list[str], list[tuple[str, str]]]:
 
 
 def _listing(gr, settings, library_outputs: int) -> tuple:
-    """The filters' choices, and with the Library's table and delete list, as the page loads."""
+    """As the page loads: the filters' choices, the Library's table and (when the library can
+    be changed, library_outputs 2) its list of articles to delete."""
     outlets, articles = _choices(settings)
-    shown = (gr.update(choices=outlets), gr.update(choices=articles))
-    table = library_rows(settings)
-    return (*shown, table, gr.update(choices=[a for _, a in articles]))[: 2 + library_outputs]
+    filled = [gr.update(choices=outlets), gr.update(choices=articles), library_rows(settings)]
+    if library_outputs > 1:
+        filled.append(gr.update(choices=[a for _, a in articles]))
+    return tuple(filled)
 
 
-def _library_tab(gr, settings, library, outlet_filter, article_filter) -> None:
+def _library_tab(gr, settings, library, outlet_filter, article_filter) -> list:
+    """The Library tab; returns what the page fills as it loads (see `_listing`)."""
     from ui.library import add_files, delete_article, reindex
 
     heading = "The ingested articles."
