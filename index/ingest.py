@@ -283,8 +283,8 @@ def _embed(encoder: Encoder, batch: _Batch) -> tuple:
     """The arguments of Store.write for a batch: its passages embedded where not known.
 
     They are embedded EMBED_SLICE at a time: the encoder holds every token vector of what it
-    is given until it has pooled them (1.5 KB a word piece), so one 4 MB article given whole
-    held 1.6 GB, and a 20 MB one would have held 7 GB.
+    is given until it has pooled them (1.5 KB a word piece). A 4 MB article's embedding
+    peaked at 810 MB given whole, 612 MB in slices (benchmarks/large_article.py).
     """
     rows = list(batch.fresh.values())
     vectors, sentences = [np.zeros((0, DIM), dtype=np.float32)], []

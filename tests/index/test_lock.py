@@ -151,3 +151,20 @@ def test_questions_read_the_last_complete_store_while_an_ingest_runs(tmp_path):
         query_embeddings=[snapshot.passage_vectors[row].tolist()], n_results=1, include=[]
     )
     assert found["ids"][0] == [snapshot.passages["id"][row]]
+
+
+def test_a_question_during_the_first_ingest_says_to_wait_for_it(tmp_path):
+    """Nothing is complete before the first ingest into a store has finished: a question then
+    says so (not "an ingest stopped part-way", not "no articles"), and is answered after it."""
+    from core.errors import StoreBusyError
+
+    corpus, store = tmp_path / "corpus", tmp_path / "store"
+    make_corpus(corpus, 40)
+    shutil.copytree(SEEDS, corpus / "seeds")
+    process = start_ingest(corpus, store)
+    wait_until(lambda: (store / "INGEST-UNFINISHED").exists(), process, "writing")
+    with pytest.raises(StoreBusyError, match="the first ingest into .* is still running"):
+        ask("What did Hussein say about mediation?", store=store)
+    assert lock.held(store), "the ingest finished before the question"
+    finish(process)
+    assert ask("What did Hussein say about mediation?", store=store).citations
