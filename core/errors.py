@@ -13,6 +13,15 @@ class EmptyQuestionError(RagError, ValueError):
     """The question was empty or only whitespace."""
 
 
+class InvalidTextError(RagError, ValueError):
+    """A question holds characters that are not text: a lone surrogate, as an API caller can
+    send or Python makes of bytes on the command line that are not UTF-8."""
+
+
+class FilterError(RagError, ValueError):
+    """A filter's value cannot be used: a date that is not YYYY-MM-DD, say."""
+
+
 class StoreNotFoundError(RagError):
     """No store at the given location, or a store holding no articles."""
 
@@ -23,6 +32,11 @@ class StoreUnavailableError(RagError):
 
 class StoreIncompleteError(RagError):
     """An ingest into this store stopped part-way; running it again completes it."""
+
+
+class StoreBusyError(RagError):
+    """Another ingest is writing to this store (one writer at a time), and this one does not
+    wait for it, or there is nothing complete to read until it has finished."""
 
 
 class StoreMismatchError(RagError):

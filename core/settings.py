@@ -49,6 +49,10 @@ class Settings:
             "int8" (an int8 copy of the model: the bare encoder 1.3 times as fast on BBC
             articles, but its vectors move some answers; see README). Questions and a GPU
             always run float32.
+        max_article_bytes: the largest article file ingest reads (and the Library accepts as
+            an upload); a larger one is skipped with a message saying so. Ingest is linear
+            in an article's size (benchmarks/large_article.py), so the limit is about
+            memory and waiting, not correctness: 5 MB is a thousand times a news story.
     """
 
     store: Path = field(default_factory=default_store)
@@ -62,12 +66,18 @@ class Settings:
     batch_size: int = 0
     chunk_articles: int = 64
     precision: str = "fp32"
+    max_article_bytes: int = 5_000_000
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
             raise SettingsError(
                 f"RAG_PRECISION={self.precision!r} is not one of {', '.join(PRECISIONS)}; "
                 "set it to one or unset it"
+            )
+        if self.max_article_bytes < 1:
+            raise SettingsError(
+                f"RAG_MAX_ARTICLE_BYTES={self.max_article_bytes} is not a size in bytes; "
+                "set it to a positive number (default 5000000) or unset it"
             )
 
     @classmethod
@@ -90,6 +100,7 @@ class Settings:
             "ingest_threads",
             "batch_size",
             "chunk_articles",
+            "max_article_bytes",
         ):
             raw = env.get(f"RAG_{name.upper()}")
             if raw:

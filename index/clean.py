@@ -95,6 +95,8 @@ def clean(source: Source) -> Article:
 
         raw, meta = html_to_text(raw)
     elif source.kind == "markdown":
+        from index.markdown import markdown_to_text
+
         raw, meta = markdown_to_text(raw)
     paragraphs, found = clean_text(raw, title=meta.get("title", ""))
     for key, value in found.items():
@@ -191,30 +193,3 @@ def _drop_author_bio(paragraphs: list[str], meta: dict[str, str]) -> list[str]:
             continue
         kept.append(paragraph)
     return kept
-
-
-def markdown_to_text(raw: str) -> tuple[str, dict[str, str]]:
-    """Strip markdown syntax to plain text, reading title/author/date from YAML front matter."""
-    meta: dict[str, str] = {}
-    front = re.match(r"^---\n(.*?)\n---\n", raw, re.S)
-    if front:
-        for line in front.group(1).splitlines():
-            key, _, value = line.partition(":")
-            key = key.strip().lower()
-            if key in {"title", "author", "date", "outlet", "source"} and value.strip():
-                meta["outlet" if key == "source" else key] = value.strip().strip("\"'")
-        raw = raw[front.end() :]
-    lines = []
-    for line in raw.splitlines():
-        if re.fullmatch(r"\s*([-*_]\s*){3,}", line):
-            line = ""
-        line = re.sub(r"^\s{0,3}#{1,6}\s+", "", line)
-        line = re.sub(r"^\s*>\s?", "", line)
-        line = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", line)
-        line = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", line)
-        line = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line)
-        line = re.sub(r"(\*\*|__)(.+?)\1", r"\2", line)
-        line = re.sub(r"(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\1(?![\w*])", r"\2", line)
-        line = re.sub(r"`([^`]+)`", r"\1", line)
-        lines.append(line)
-    return "\n".join(lines), meta

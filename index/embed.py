@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,8 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from core.errors import InvalidTextError
 
 # Nothing may be fetched at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -40,6 +43,8 @@ ONNX_TOLERANCE = 1e-4  # largest difference from torch an exported model may sho
 # ran batches 7% faster than that of PyTorch's fused attention.
 EXPORT = 2
 PRECISIONS = ("int8", "fp32")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+PIECES_AT_ONCE = 65_536  # characters of one text tokenized at once (see `Encoder.pieces`)
 # Least cosine between a probe's int8 and float32 vectors for a quantized model to be kept: over
 # 912 sentences of BBC and sample articles it was 0.980 at worst (0.992 the median).
 INT8_AGREEMENT = 0.97
@@ -232,6 +237,11 @@ class Pieces:
         )
 
 
+def _pieces(encoding) -> Pieces:
+    ids = np.asarray(encoding.ids, np.int64)
+    return Pieces(ids, np.asarray(encoding.offsets, np.int64).reshape(-1, 2))
+
+
 @dataclass(frozen=True)
 class _Window:
     """The part of a tokenizers Encoding that `embed_passages` reads, as arrays (which it
@@ -312,11 +322,36 @@ class Encoder:
     def pieces(self, texts: Sequence[str]) -> list[Pieces]:
         """Each text's word pieces (see `Pieces`): ingest tokenizes an article once, counts its
         sentences' pieces from them and cuts its passages' encoder input out of them, instead
-        of tokenizing each sentence and then each passage again."""
-        return [
-            Pieces(np.asarray(e.ids, np.int64), np.asarray(e.offsets, np.int64).reshape(-1, 2))
-            for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        ]
+        of tokenizing each sentence and then each passage again.
+
+        A text longer than PIECES_AT_ONCE characters is tokenized a part at a time, cut at
+        whitespace (so its pieces are the same): the tokenizer's own record of a text took
+        about 95 MB per MB of it, all at once.
+        """
+        texts = list(texts)
+        found: dict[int, Pieces] = {}
+        short = [n for n, text in enumerate(texts) if len(text) <= PIECES_AT_ONCE]
+        encoded = self._tokenizer.encode_batch([texts[n] for n in short], add_special_tokens=False)
+        for n, encoding in zip(short, encoded, strict=True):
+            found[n] = _pieces(encoding)
+        for n, text in enumerate(texts):
+            if n not in found:
+                found[n] = self._long_pieces(text)
+        return [found[n] for n in range(len(texts))]
+
+    def _long_pieces(self, text: str) -> Pieces:
+        ids, offsets, start = [], [], 0
+        while start < len(text):
+            end = len(text)
+            if end - start > PIECES_AT_ONCE:
+                limit = start + PIECES_AT_ONCE
+                space = max(text.rfind(c, start, limit) for c in " \n\t")
+                end = space + 1 if space > start else limit  # mid-word only with no space at all
+            part = _pieces(self._tokenizer.encode(text[start:end], add_special_tokens=False))
+            ids.append(part.ids)
+            offsets.append(part.offsets + start)
+            start = end
+        return Pieces(np.concatenate(ids), np.concatenate(offsets).reshape(-1, 2))
 
     def window(self, text: Pieces, start: int, end: int, before: Pieces, shift: int):
         """`tokenize` of a passage whose encoder input is `before`'s text (the title line) then
@@ -438,6 +473,18 @@ class Encoder:
         return self._session(model, threads).run(None, feeds)[0]
 
     def embed_query(self, text: str) -> np.ndarray:
+        """A question's vector.
+
+        Raises:
+            InvalidTextError: text holds a lone surrogate, which is no character (the tokenizer
+                would fail with "TextInputSequence must be str").
+        """
+        stray = _SURROGATE.search(text)
+        if stray:
+            raise InvalidTextError(
+                f"the question holds {stray.group()!r} at character {stray.start()}, which is "
+                "not text (bytes that are not UTF-8?); ask it again as UTF-8 text"
+            )
         if self._onnx is None:
             return self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
         ids = np.array([self._window.encode(text).ids], dtype=np.int64)

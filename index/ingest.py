@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from dataclasses import replace as with_fields
@@ -16,22 +16,26 @@ import numpy as np
 
 from core.errors import IngestSourceError
 from core.settings import Settings
+from index import lock
 from index.clean import clean
 from index.embed import MODEL_NAME, Encoder
 from index.lexical import LexicalIndex, saved_stamp, stamp
 from index.load import discover, read
 from index.records import Article, Passage, Skip, Source
-from index.snapshot import Snapshot
+from index.snapshot import DIM, Snapshot
 from index.speakers import with_speakers
 from index.split import passages as group_passages
 from index.split import split, title_line
-from index.store import ArticleState, Store
+from index.store import ArticleState, Store, lexical_folder, snapshot_folder
 
 log = logging.getLogger("index")
 
 # Part of every article's fingerprint: bump it when cleaning or splitting changes, and the next
 # ingest redoes every article instead of keeping ones made by the old code.
-PIPELINE = "5"
+PIPELINE = "6"
+# Passages embedded at once (see `_embed`): 256 of at most 254 word pieces hold 100 MB of token
+# vectors; a chunk of 64 news articles has about 300 passages.
+EMBED_SLICE = 256
 
 
 @dataclass(frozen=True)
@@ -66,21 +70,27 @@ def ingest(
     store: str | Path | None = None,
     *,
     settings: Settings | None = None,
-    progress: bool = False,
+    progress: bool | Callable[[int, int], None] = False,
     replace: bool = False,
+    wait: bool = True,
 ) -> IngestReport:
     """Bring the store in line with the articles under path.
 
     New and changed files are embedded, unchanged ones (same content hash) are left alone, and
-    articles whose file is gone are removed. Killed part-way, a rerun finishes the job.
+    articles whose file is gone are removed. Killed part-way, a rerun finishes the job. One
+    ingest writes to a store at a time (index/lock.py); questions meanwhile read what the last
+    complete one left.
 
     Args:
         path: folder of .txt, .md and .html articles, searched recursively.
         store: store folder; defaults to settings.store (RAG_STORE, else the documented default).
         settings: overrides Settings.from_env().
-        progress: show a progress bar on stderr.
+        progress: show a progress bar on stderr (True), or call progress(done, total) with the
+            articles embedded so far.
         replace: allow a folder that shares no article with the store to replace its contents
             (without it, that is refused as a likely mistake).
+        wait: when another ingest is writing to the store, wait for it (saying so on the
+            "index" logger); with False, raise StoreBusyError instead.
 
     Returns:
         An IngestReport; its summary() is the one line the CLI prints.
@@ -93,7 +103,7 @@ def ingest(
         raise IngestSourceError(f"no .txt, .md or .html files under {root}; nothing to ingest")
     sources: list[Source] = []
     for file in files:
-        result = read(file, root)
+        result = read(file, root, settings.max_article_bytes)
         (skipped if isinstance(result, Skip) else sources).append(result)
     for skip in skipped:
         log.warning("skipped %s: %s", skip.id, skip.reason)
@@ -102,7 +112,12 @@ def ingest(
             f"none of the {len(files)} files under {root} could be read as text "
             f"(first: {skipped[0].id}: {skipped[0].reason})"
         )
+    with lock.writing(settings.store, wait=wait):
+        return _ingest(root, sources, skipped, settings, progress, replace, began)
 
+
+def _ingest(root, sources, skipped, settings, progress, replace, began) -> IngestReport:
+    """`ingest`, from the sources read, under the store's lock."""
     db = Store(settings.store, MODEL_NAME, create=True, chroma_url=settings.chroma_url)
     metadata = db.article_metadata()
     manifest = db.manifest(metadata)
@@ -205,11 +220,12 @@ class _Batch:
 
 
 def _prepare(db: Store, encoder: Encoder, sources: list[Source]) -> _Batch:
-    """Clean, split and attribute a chunk's articles, and find which passages need embedding.
+    """Clean, split and attribute a chunk's articles, and find which passages need embedding."""
+    return _plan(db, encoder, *_articles(sources))
 
-    A passage's vectors depend only on what the encoder sees, so a renamed file, a copy, or the
-    unchanged paragraphs of an edited article cost no encoder time.
-    """
+
+def _articles(sources: list[Source]) -> tuple[list[Article], list[Skip]]:
+    """The sources cleaned, split and attributed; those with no text left, as skips."""
     articles, skips = [], []
     for source in sources:
         article = with_speakers(split(clean(source)))
@@ -218,6 +234,15 @@ def _prepare(db: Store, encoder: Encoder, sources: list[Source]) -> _Batch:
             log.warning("skipped %s: no article text left after cleaning", source.id)
             continue
         articles.append(article)
+    return articles, skips
+
+
+def _plan(db: Store, encoder: Encoder, articles: list[Article], skips: list[Skip]) -> _Batch:
+    """Cut articles into passages, and find which of them need embedding.
+
+    A passage's vectors depend only on what the encoder sees, so a renamed file, a copy, or the
+    unchanged paragraphs of an edited article cost no encoder time.
+    """
     # Each article and title line is tokenized once; sentences are counted and passages'
     # encoder input is cut from those pieces (see embed.Pieces).
     texts = encoder.pieces([a.text for a in articles])
@@ -255,13 +280,24 @@ def _prepare(db: Store, encoder: Encoder, sources: list[Source]) -> _Batch:
 
 
 def _embed(encoder: Encoder, batch: _Batch) -> tuple:
-    """The arguments of Store.write for a batch: its passages embedded where not known."""
+    """The arguments of Store.write for a batch: its passages embedded where not known.
+
+    They are embedded EMBED_SLICE at a time: the encoder holds every token vector of what it
+    is given until it has pooled them (1.5 KB a word piece). A 4 MB article's embedding
+    peaked at 810 MB given whole, 612 MB in slices (benchmarks/large_article.py).
+    """
     rows = list(batch.fresh.values())
-    vectors, sentences = encoder.embed_passages(
-        [batch.passages[row].embed_text for row in rows],
-        [batch.spans[row] for row in rows],
-        batch.encodings,
-    )
+    vectors, sentences = [np.zeros((0, DIM), dtype=np.float32)], []
+    for start in range(0, len(rows), EMBED_SLICE):
+        part = rows[start : start + EMBED_SLICE]
+        pooled, said = encoder.embed_passages(
+            [batch.passages[row].embed_text for row in part],
+            [batch.spans[row] for row in part],
+            batch.encodings[start : start + EMBED_SLICE],
+        )
+        vectors.append(pooled)
+        sentences.extend(said)
+    vectors = np.concatenate(vectors)
     known = dict(batch.known)
     known.update(zip(batch.fresh, zip(vectors, sentences, strict=True), strict=True))
     passage_vectors = np.stack([known[k][0] for k in batch.keys]) if batch.keys else vectors
@@ -285,19 +321,42 @@ def refresh_indexes(
     a second). metadata: the store's `article_metadata()`, read here when not given."""
     metadata = db.article_metadata() if metadata is None else metadata
     current = stamp({id_: s.hash for id_, s in db.manifest(metadata).items() if s.complete})
-    if saved_stamp(db.snapshot_path) == current and saved_stamp(db.lexical_path) == current:
+    last = db.indexes()
+    if (
+        saved_stamp(snapshot_folder(last)) == current
+        and saved_stamp(lexical_folder(last)) == current
+    ):
         return  # nothing changed since they were made: re-ingest of an unchanged corpus
-    snapshot = Snapshot.load(db.snapshot_path)
-    if snapshot is None or snapshot.stamp != current:
-        reusable = ([snapshot] if snapshot else []) + list(written)
-        snapshot = db.read_snapshot(current, reusable, db.snapshot_path, metadata)
-    if saved_stamp(db.lexical_path) != current:
-        columns = snapshot.passages
-        texts = [f"{t}\n{x}" for t, x in zip(columns["title"], columns["text"], strict=True)]
-        LexicalIndex.build(columns["id"], texts, current).save(db.lexical_path)
+    # Both are written into a new generation, which questions switch to at once when it is
+    # whole (Store.publish): until then they read the last one.
+    snapshot = Snapshot.load(snapshot_folder(last))
+    folder = db.next_indexes()
+    reusable = ([snapshot] if snapshot else []) + list(written)
+    snapshot = db.read_snapshot(current, reusable, snapshot_folder(folder), metadata)
+    columns = snapshot.passages
+    texts = [f"{t}\n{x}" for t, x in zip(columns["title"], columns["text"], strict=True)]
+    LexicalIndex.build(columns["id"], texts, current).save(lexical_folder(folder))
+    db.publish(folder)
 
 
-def _progress(total: int, enabled: bool):
+class _Callback:
+    """A progress bar's update and close, calling progress(done, total)."""
+
+    def __init__(self, total: int, progress: Callable[[int, int], None]):
+        self.done, self.total, self.progress = 0, total, progress
+        progress(0, total)
+
+    def update(self, count: int) -> None:
+        self.done += count
+        self.progress(self.done, self.total)
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, progress: bool | Callable[[int, int], None]):
+    if callable(progress):
+        return _Callback(total, progress)
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="article", desc="ingest", disable=not enabled or total < 2)
+    return tqdm(total=total, unit="article", desc="ingest", disable=not progress or total < 2)

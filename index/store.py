@@ -15,8 +15,12 @@ Three collections share a store:
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import re
+import shutil
+import threading
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +30,13 @@ import numpy as np
 
 from core.errors import (
     ArticleNotFoundError,
+    FilterError,
+    StoreBusyError,
     StoreMismatchError,
     StoreNotFoundError,
     StoreUnavailableError,
 )
+from index import lock
 from index.lexical import saved_stamp
 from index.records import Article, Passage, passage_id
 from index.snapshot import (
@@ -55,6 +62,7 @@ SENTENCE_GRAPH = {"ef_construction": 10, "max_neighbors": 4}  # Chroma's default
 # article, as llama-index's "document_id", outlet, day) and what vectors are reused by (key).
 # Chroma writes a row per key and record: the other ten keys took 12-20% of a passage's write.
 FILTERED = ("document_id", "outlet", "day", "key")
+INDEXES = "indexes"  # a folder per generation of the snapshot and BM25 index (see `publish`)
 
 
 @dataclass(frozen=True)
@@ -110,14 +118,19 @@ class Store:
     ):
         self.path = Path(path).expanduser()
         self.model = model
+        self.chroma_url = chroma_url
         where = chroma_url or str(self.path)
+        if self.path.exists() and not self.path.is_dir():
+            raise StoreNotFoundError(
+                f"{self.path} is a file, not a store folder; give --store the folder "
+                "`rag ingest` made (or a new one to ingest into)"
+            )
         if not create and not chroma_url and not (self.path / "chroma.sqlite3").exists():
             raise StoreNotFoundError(
                 f"no store at {self.path}; run `rag ingest FOLDER --store {self.path}` first"
             )
-        self.path.mkdir(parents=True, exist_ok=True)
+        lock.store_folder(self.path)
         self.client = _client(self.path, chroma_url)
-        info = {"hnsw:space": "cosine", "model": model, "format": FORMAT}
         names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
         if not create and not {PASSAGES, SENTENCES, ARTICLES} <= names:
             raise StoreNotFoundError(
@@ -125,20 +138,12 @@ class Store:
                 f"run `rag ingest FOLDER --store {self.path}`"
                 + (f" --chroma-url {chroma_url}" if chroma_url else "")
             )
-        self.passages, self.articles = (
-            self.client.get_or_create_collection(name, metadata=info, embedding_function=None)
-            for name in (PASSAGES, ARTICLES)
-        )
-        # Sentences are read by passage, article or speaker and scored exactly, never searched
-        # by their HNSW graph, so the graph is built cheaply: it was most of ingest's write time.
-        self.sentences = self.client.get_or_create_collection(
-            SENTENCES,
-            metadata={"model": model, "format": FORMAT},
-            configuration={"hnsw": {"space": "cosine", **SENTENCE_GRAPH}},
-            embedding_function=None,
-        )
+        self._collections()
         self._catalog: tuple[Snapshot, dict[str, Article]] | None = None
-        self._snapshot: tuple[float, Snapshot] | None = None
+        self._snapshot: tuple[str, Snapshot] | None = None
+        self._loading = threading.Lock()  # concurrent questions load a new generation once
+        self._retired = None  # the Chroma client the last `_reopen` replaced
+        self._filtered: tuple[Snapshot, dict[str, np.ndarray]] | None = None
         self._speakers: tuple[dict, dict[str, dict[str, set[int]]]] | None = None
         self._people: tuple[dict, dict[str, int], dict[str, int]] | None = None
         found = self.passages.metadata or {}
@@ -147,6 +152,40 @@ class Store:
                 f"{where} was built with {found.get('model')} (format {found.get('format')}), "
                 f"not {model} (format {FORMAT}); ingest into a new --store folder"
             )
+
+    def _collections(self) -> None:
+        info = {"hnsw:space": "cosine", "model": self.model, "format": FORMAT}
+        self.passages, self.articles = (
+            self.client.get_or_create_collection(name, metadata=info, embedding_function=None)
+            for name in (PASSAGES, ARTICLES)
+        )
+        # Sentences are read by passage, article or speaker and scored exactly, never searched
+        # by their HNSW graph, so the graph is built cheaply: it was most of ingest's write time.
+        self.sentences = self.client.get_or_create_collection(
+            SENTENCES,
+            metadata={"model": self.model, "format": FORMAT},
+            configuration={"hnsw": {"space": "cosine", **SENTENCE_GRAPH}},
+            embedding_function=None,
+        )
+
+    def _reopen(self) -> None:
+        """Open the embedded database again, for what another process wrote to it: Chroma keeps
+        one client per folder per process, whose vector index in memory never sees another
+        process's writes (a passage it added is not found, one it deleted still is)."""
+        if self.chroma_url:
+            return  # a server is one process: every client sees all of it
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        # Forget the shared client so that _client makes a new one, which reads the database
+        # as it is now. Questions still running on the old one finish on it; it is stopped at
+        # the next reopen, as the one before it is now (kept, each cost 1.3 MB: stopped, 200
+        # reopens held 36 MB in all).
+        systems = SharedSystemClient._identifier_to_system
+        retired, self._retired = self._retired, systems.pop(str(self.path), None)
+        if retired is not None and retired is not self._retired:
+            retired.stop()
+        self.client = _client(self.path, None)
+        self._collections()
 
     # ---- ingest side -------------------------------------------------------------------------
 
@@ -198,11 +237,14 @@ class Store:
             _article_metadata(a, n, complete=False) for a, n in zip(articles, counts, strict=True)
         ]
         # 1. Articles first, marked incomplete: a crash from here on leaves them to be redone.
+        # Their text is written with step 4: Chroma indexes every document for full-text
+        # search, and a long one in that index slows every add after it, in any collection
+        # (an 8 MB article's text written first made adding its 15,700 passages take 50 s, not
+        # 12). Until then a changed article keeps its old text, as the snapshot questions read.
         self._batched(
             self.articles.upsert,
             ids=ids,
             embeddings=[v.tolist() for v in article_vectors],
-            documents=[a.text for a in articles],
             metadatas=metadata,
         )
         # 2. Whatever an earlier version (or a cut-short run) left of these articles goes.
@@ -224,8 +266,16 @@ class Store:
                 _add_sentence(columns, article.text, article.sentences, article.speakers, index)
         embeddings = np.concatenate(sentence_vectors).astype(np.float32)
         self._batched(self.sentences.add, ids=sentence_ids, embeddings=embeddings)
-        # 4. Only now are the articles complete (an update merges this key into the rest).
-        self._batched(self.articles.update, ids=ids, metadatas=[{"complete": True}] * len(ids))
+        # 4. Only now are the articles complete, with their text (an update merges this key
+        # into the rest of their metadata).
+        # (Chroma embeds documents given without vectors, with a model it would download.)
+        self._batched(
+            self.articles.update,
+            ids=ids,
+            embeddings=[v.tolist() for v in article_vectors],
+            documents=[a.text for a in articles],
+            metadatas=[{"complete": True}] * len(ids),
+        )
         return Snapshot(
             stamp="",
             articles={i: {**m, "complete": True} for i, m in zip(ids, metadata, strict=True)},
@@ -367,13 +417,20 @@ class Store:
         self._marker.unlink(missing_ok=True)
 
     def incomplete(self) -> list[str]:
-        """Articles an ingest began but did not finish (a file stat when there are none)."""
-        if not self._marker.exists():
+        """Articles an ingest began but did not finish (a file stat when there are none).
+
+        None while an ingest is running: it is still writing them, and until it has finished,
+        questions read the last complete generation (see `snapshot`)."""
+        if not self._marker.exists() or lock.held(self.path):
             return []
         return self.articles.get(where={"complete": False}, include=[])["ids"] or ["(the index)"]
 
     def search(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[PassageHit]:
         """The k passages nearest to vector, best first."""
+        if self._marker.exists():
+            # An ingest is writing (or stopped part-way, which `incomplete` reports): Chroma
+            # holds part of its work, so the passages are those of the last complete snapshot.
+            return self._search_snapshot(vector, k, where)
         result = self.passages.query(
             query_embeddings=[vector.tolist()],
             n_results=max(1, k),
@@ -386,6 +443,55 @@ class Store:
         return [self._hit(snapshot, snapshot.row_of[id_], s) for id_, s in scores.items()
                 if id_ in snapshot.row_of]  # fmt: skip
 
+    def _search_snapshot(
+        self, vector: np.ndarray, k: int, where: dict | None = None
+    ) -> list[PassageHit]:
+        """`search` over the snapshot's passage vectors, exactly, with the same filters."""
+        snapshot = self.snapshot()
+        rows = np.flatnonzero(self._admitted(snapshot, where)) if where else None
+        vectors = snapshot.passage_vectors if rows is None else snapshot.passage_vectors[rows]
+        if not len(vectors):
+            return []
+        scores = np.asarray(vectors @ vector, dtype=np.float32)
+        top = np.argsort(-scores, kind="stable")[: max(1, k)]
+        return [
+            self._hit(snapshot, int(row if rows is None else rows[row]), float(scores[row]))
+            for row in top
+        ]
+
+    def _admitted(self, snapshot: Snapshot, where: dict) -> np.ndarray:
+        """Which snapshot passages a Chroma where clause (as `rag.retrieve.Filters.where` makes
+        it: $and of $in, $gt, $gte, $lt, $lte, $eq over article, outlet and day) lets through."""
+        if self._filtered is None or self._filtered[0] is not snapshot:
+            self._filtered = (
+                snapshot,
+                {
+                    "document_id": np.array(snapshot.passages["article"], dtype=object),
+                    "outlet": np.array(snapshot.passages["outlet"], dtype=object),
+                    "day": np.array([day_number(d) for d in snapshot.passages["date"]]),
+                },
+            )
+        columns = self._filtered[1]
+        tests = {
+            "$eq": lambda a, v: a == v, "$ne": lambda a, v: a != v,
+            "$gt": lambda a, v: a > v, "$gte": lambda a, v: a >= v,
+            "$lt": lambda a, v: a < v, "$lte": lambda a, v: a <= v,
+            "$in": lambda a, v: np.isin(a, list(v)), "$nin": lambda a, v: ~np.isin(a, list(v)),
+        }  # fmt: skip
+
+        def admitted(clause: dict) -> np.ndarray:
+            if "$and" in clause:
+                return np.logical_and.reduce([admitted(part) for part in clause["$and"]])
+            if "$or" in clause:
+                return np.logical_or.reduce([admitted(part) for part in clause["$or"]])
+            ((key, condition),) = clause.items()
+            if not isinstance(condition, dict):
+                condition = {"$eq": condition}
+            ((operator, value),) = condition.items()
+            return np.asarray(tests[operator](columns[key], value), dtype=bool)
+
+        return admitted(where)
+
     @staticmethod
     def _hit(snapshot: Snapshot, row: int, score: float) -> PassageHit:
         columns = snapshot.passages
@@ -396,15 +502,53 @@ class Store:
             outlet=columns["outlet"][row], date=columns["date"][row],
         )  # fmt: skip
 
+    # ---- index generations: the snapshot and BM25 index questions read, switched at once ------
+
+    def generation(self) -> str:
+        """The generation of indexes questions read now: the name of its folder under
+        `indexes/`, which `indexes/current` holds; "" for a store from before generations,
+        whose indexes are at the top of its folder."""
+        try:
+            return (self.path / INDEXES / "current").read_text().strip()
+        except OSError:
+            return ""
+
+    def indexes(self, generation: str | None = None) -> Path:
+        """The folder of a generation's indexes (the current one by default)."""
+        generation = self.generation() if generation is None else generation
+        return self.path / INDEXES / generation if generation else self.path
+
     @property
     def lexical_path(self) -> Path:
-        return self.path / "bm25"
+        return lexical_folder(self.indexes())
 
     @property
     def snapshot_path(self) -> Path:
-        """Where the snapshot is saved; named after its format, so a snapshot in an older
-        format is never read, and the next ingest writes one in this format."""
-        return self.path / f"snapshot-{SNAPSHOT_FORMAT}"
+        return snapshot_folder(self.indexes())
+
+    def next_indexes(self) -> Path:
+        """An empty folder for the next generation (see `publish`)."""
+        current = self.generation()
+        folder = self.path / INDEXES / str(int(current) + 1 if current.isdigit() else 1)
+        shutil.rmtree(folder, ignore_errors=True)  # what a killed ingest left there
+        folder.mkdir(parents=True)
+        return folder
+
+    def publish(self, folder: Path) -> None:
+        """Make the indexes in folder the ones questions read, in one step (a rename of the
+        pointer), and delete the generations before the one it replaces: a question that has
+        just read the pointer can still open that one."""
+        previous = self.generation()
+        pointer = self.path / INDEXES / "current"
+        partial = pointer.with_name("current.partial")
+        partial.write_text(folder.name)
+        os.replace(partial, pointer)
+        for old in (self.path / INDEXES).iterdir():
+            if old.is_dir() and old.name not in (folder.name, previous):
+                shutil.rmtree(old, ignore_errors=True)
+        if previous:  # a store from before generations: its indexes at the top are older
+            shutil.rmtree(lexical_folder(self.path), ignore_errors=True)
+            shutil.rmtree(snapshot_folder(self.path), ignore_errors=True)
 
     def passages_by_id(self, ids: Sequence[str], vector: np.ndarray) -> list[PassageHit]:
         """These passages, scored by cosine similarity to vector."""
@@ -496,15 +640,36 @@ class Store:
 
     def snapshot(self) -> Snapshot:
         """The store's passages and sentences as columns (see index/snapshot.py), loaded once per
-        store generation; where none was saved for this generation (a store from an older
-        version), read from Chroma into memory."""
+        generation; where none was saved for this generation (a store from an older version),
+        read from Chroma into memory.
+
+        An ingest writes a new generation and switches to it only when it has finished, so
+        while it runs, questions read the last complete one.
+
+        Raises:
+            StoreBusyError: an ingest is running and no generation is complete yet (the first
+                ingest into the store).
+        """
         generation = self.generation()
         if self._snapshot is None or self._snapshot[0] != generation:
-            saved = Snapshot.load(self.snapshot_path)
-            if saved is None or saved.stamp != saved_stamp(self.lexical_path):
-                saved = self.read_snapshot("")
-            self._snapshot = (generation, saved)
+            with self._loading:
+                if self._snapshot is None or self._snapshot[0] != generation:
+                    if self._snapshot is not None:
+                        self._reopen()  # the new generation may be another process's work
+                    self._snapshot = (generation, self._load_snapshot(generation))
         return self._snapshot[1]
+
+    def _load_snapshot(self, generation: str) -> Snapshot:
+        folder = self.indexes(generation)
+        saved = Snapshot.load(snapshot_folder(folder))
+        if saved is not None and saved.stamp == saved_stamp(lexical_folder(folder)):
+            return saved
+        if self._marker.exists() and lock.held(self.path):
+            raise StoreBusyError(
+                f"the first ingest into {self.path} is still running, and nothing of it can "
+                "be read until it has finished; ask again then"
+            )
+        return self.read_snapshot("")
 
     def read_snapshot(
         self,
@@ -608,10 +773,6 @@ class Store:
             self._catalog = (snapshot, articles)
         return self._catalog[1]
 
-    def generation(self) -> float:
-        index = self.lexical_path / "passages.json"
-        return index.stat().st_mtime if index.exists() else 0.0
-
     def people(self) -> tuple[dict[str, int], dict[str, int]]:
         """Everyone quoted in the store, and everyone named in it (quoted or not), each with
         the number of articles that do so; counted once per catalog."""
@@ -643,6 +804,17 @@ class Store:
     def list_articles(self) -> list[Article]:
         """All articles, without their text, ordered by id."""
         return sorted(self.catalog().values(), key=lambda a: a.id)
+
+
+def snapshot_folder(indexes: Path) -> Path:
+    """Where a generation's snapshot is saved; named after its format, so a snapshot in an
+    older format is never read, and the next ingest writes one in this format."""
+    return indexes / f"snapshot-{SNAPSHOT_FORMAT}"
+
+
+def lexical_folder(indexes: Path) -> Path:
+    """Where a generation's BM25 index is saved."""
+    return indexes / "bm25"
 
 
 def _client(path: Path, chroma_url: str | None):
@@ -731,9 +903,28 @@ def _article_metadata(article: Article, passages: int, complete: bool) -> dict:
     }
 
 
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+
+
 def day_number(date: str) -> int:
-    """ "2025-01-18" -> 20250118, for range filters (Chroma compares numbers only); 0 if none."""
-    return int(date.replace("-", "")) if date else 0
+    """ "2025-01-18" -> 20250118, for range filters (Chroma compares numbers only); 0 if none.
+
+    Raises:
+        FilterError: date is not a real date as YYYY-MM-DD ("2005/01/01", "yesterday").
+    """
+    if not date:
+        return 0
+    match = _ISO_DATE.fullmatch(date)
+    if match:
+        try:
+            datetime.date(*(int(part) for part in match.groups()))
+        except ValueError:  # 2005-02-30
+            match = None
+    if not match:
+        raise FilterError(
+            f"{date!r} is not a date as YYYY-MM-DD; give dates to filter by like 2005-01-31"
+        )
+    return int(date.replace("-", ""))
 
 
 def _article_from_row(article_id: str, text: str, meta: dict) -> Article:

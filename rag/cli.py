@@ -31,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let a folder that shares no article with the store replace its contents",
     )
+    ingest.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="when another ingest is writing to the store, stop (exit code 2) instead of "
+        "waiting for it to finish",
+    )
 
     ask = commands.add_parser("ask", help="answer a question from the store, with citations")
     ask.add_argument("question")
@@ -64,20 +70,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print(text: str = "", file=None) -> None:
+    """Print text from articles or file names as text: no escape sequence in it reaches the
+    terminal (an article could recolour it, move the cursor or retitle the window)."""
+    from core.text import printable
+
+    print(printable(text), file=file)
+
+
 def _print_answer(answer) -> None:
     if answer.query != answer.question:
-        print(f"(searched for: {answer.query})")
-    print(answer.text)
+        _print(f"(searched for: {answer.query})")
+    _print(answer.text)
     sources = answer.citations or answer.related
     if sources:
-        print("\nSources:" if answer.citations else "\nRelated, not an answer:")
+        _print("\nSources:" if answer.citations else "\nRelated, not an answer:")
     for c in sources:
         details = ", ".join(part for part in (c.outlet, c.date) if part)
-        print(f"[{c.n}] {c.title or c.article}" + (f" ({details})" if details else ""))
-        print(f"    {c.article}, characters {c.start}-{c.end}")
-        print(f'    "{c.quote}"')
+        _print(f"[{c.n}] {c.title or c.article}" + (f" ({details})" if details else ""))
+        _print(f"    {c.article}, characters {c.start}-{c.end}")
+        _print(f'    "{c.quote}"')
         if c.also:
-            print(f"    also reported in: {', '.join(c.also)}")
+            _print(f"    also reported in: {', '.join(c.also)}")
+
+
+class _Printable(logging.Formatter):
+    """Warnings name files: printed as text, like answers."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from core.text import printable
+
+        return printable(super().format(record))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,8 +110,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_eval(argv[1:])
     args = _parser().parse_args(argv)
-    logging.basicConfig(format="warning: %(message)s", level=logging.ERROR)
-    logging.getLogger("index").setLevel(logging.WARNING)  # skipped files; libraries stay quiet
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Printable("warning: %(message)s"))
+    logging.basicConfig(level=logging.ERROR, handlers=[handler])
+    # skipped files, a wait for another ingest; libraries stay quiet
+    logging.getLogger("index").setLevel(logging.WARNING)
     try:
         from core.settings import Settings
 
@@ -97,8 +123,14 @@ def main(argv: list[str] | None = None) -> int:
             from index import ingest
 
             progress = not args.quiet and sys.stderr.isatty()
-            report = ingest(args.path, settings=settings, progress=progress, replace=args.replace)
-            print(report.summary())
+            report = ingest(
+                args.path,
+                settings=settings,
+                progress=progress,
+                replace=args.replace,
+                wait=not args.no_wait,
+            )
+            _print(report.summary())
         elif args.command == "ask":
             from rag import ask
 
@@ -118,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                 library=args.library,
             )
     except RagError as error:
-        print(f"rag {args.command}: {error}", file=sys.stderr)
+        _print(f"rag {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

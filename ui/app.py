@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import time
 from pathlib import Path
@@ -34,6 +35,7 @@ STREAM_DELAY = 0.04  # seconds between cited spans as the answer streams in
 # which release the GIL; more waiting chats queue (20 at once must be held, see tests/ui).
 CONCURRENCY = 8
 QUEUE_SIZE = 64
+log = logging.getLogger("ui")
 
 
 def message_text(message: dict) -> str:
@@ -93,7 +95,6 @@ def build(settings=None, library: str | Path | None = None):
     from rag import ask
 
     settings = settings or Settings.from_env()
-    outlet_choices, article_choices = _choices(settings)
 
     def respond(message, history, outlets, date_from, date_to, articles, top_k):
         """Answer the message; yields (chat, sources, copy text, textbox) as the answer grows."""
@@ -114,6 +115,11 @@ def build(settings=None, library: str | Path | None = None):
             )
         except RagError as error:
             reply = {"role": "assistant", "content": f"**Error:** {safe(str(error))}"}
+            yield history + [reply], EMPTY, "", ""
+            return
+        except Exception as error:  # said in the chat, not a blank "Error"
+            log.exception("answering %r failed", message)
+            reply = {"role": "assistant", "content": f"**Error:** {safe(_failure(error))}"}
             yield history + [reply], EMPTY, "", ""
             return
         texts = _texts(answer, settings)
@@ -151,7 +157,10 @@ def build(settings=None, library: str | Path | None = None):
 
     def answer_api(question: str, history: list[str] | None = None) -> dict:
         """The Answer to a question as a dict: text, citations (with offsets), related."""
-        return ask(question, history=history or None, settings=settings).to_dict()
+        try:
+            return ask(question, history=history or None, settings=settings).to_dict()
+        except RagError as error:  # its message reaches the caller; other errors' do not
+            raise gr.Error(str(error)) from None
 
     with gr.Blocks(title="News articles Q&A", analytics_enabled=False) as demo:
         gr.Markdown(
@@ -179,12 +188,20 @@ def build(settings=None, library: str | Path | None = None):
                     )
                     gr.Examples(EXAMPLES, inputs=question, label="Examples")
                     with gr.Accordion("Settings and filters", open=False):
-                        outlets = gr.Dropdown(outlet_choices, multiselect=True, label="Outlets")
+                        # Their choices come when the page loads (after a login, with --auth):
+                        # built in, they were in the API description of the login page. An API
+                        # caller's values are not held to the (then empty) choices.
+                        outlets = gr.Dropdown(
+                            [], multiselect=True, label="Outlets", allow_custom_value=True
+                        )
                         with gr.Row():
                             date_from = gr.Textbox(label="Published from", placeholder="YYYY-MM-DD")
                             date_to = gr.Textbox(label="Published to", placeholder="YYYY-MM-DD")
                         articles = gr.Dropdown(
-                            article_choices, multiselect=True, label="Only these articles"
+                            [],
+                            multiselect=True,
+                            label="Only these articles",
+                            allow_custom_value=True,
                         )
                         top_k = gr.Slider(
                             1, 50, value=settings.top_k, step=1, label="Passages retrieved"
@@ -202,7 +219,7 @@ def build(settings=None, library: str | Path | None = None):
                         EMPTY, elem_id="sources", css_template=CSS, js_on_load=SCROLL_JS
                     )
             with gr.Tab("Library"):
-                _library_tab(gr, settings, library, outlets, articles)
+                listed = _library_tab(gr, settings, library, outlets, articles)
             with gr.Tab("Eval"):
                 _eval_tab(gr)
 
@@ -213,7 +230,21 @@ def build(settings=None, library: str | Path | None = None):
         chat.undo(undo, [chat], outputs, api_visibility="private")
         chat.clear(lambda: (EMPTY, ""), None, [sources, copy_text], api_visibility="private")
         gr.api(answer_api, api_name="answer")
+        demo.load(
+            lambda: _listing(gr, settings, len(listed)),
+            None,
+            [outlets, articles, *listed],
+            api_visibility="private",
+            queue=False,
+        )
     return demo
+
+
+def _failure(error: Exception) -> str:
+    return (
+        f"something failed while answering ({type(error).__name__}: {error}); the server's "
+        "log has the details"
+    )
 
 
 def _choices(settings) -> tuple[list[str], list[tuple[str, str]]]:
@@ -222,7 +253,18 @@ def _choices(settings) -> tuple[list[str], list[tuple[str, str]]]:
     return outlets, [(f"{a.title or a.id} ({a.id})", a.id) for a in catalog]
 
 
-def _library_tab(gr, settings, library, outlet_filter, article_filter) -> None:
+def _listing(gr, settings, library_outputs: int) -> tuple:
+    """As the page loads: the filters' choices, the Library's table and (when the library can
+    be changed, library_outputs 2) its list of articles to delete."""
+    outlets, articles = _choices(settings)
+    filled = [gr.update(choices=outlets), gr.update(choices=articles), library_rows(settings)]
+    if library_outputs > 1:
+        filled.append(gr.update(choices=[a for _, a in articles]))
+    return tuple(filled)
+
+
+def _library_tab(gr, settings, library, outlet_filter, article_filter) -> list:
+    """The Library tab; returns what the page fills as it loads (see `_listing`)."""
     from ui.library import add_files, delete_article, reindex
 
     heading = "The ingested articles."
@@ -235,14 +277,14 @@ def _library_tab(gr, settings, library, outlet_filter, article_filter) -> None:
         )
     gr.Markdown(heading, elem_id="library-heading")
     table = gr.Dataframe(
-        library_rows(settings),
+        [],
         headers=["Title", "Outlet", "Date", "Passages", "Id"],
         interactive=False,
         wrap=True,
         elem_id="library-table",
     )
     if not library:
-        return
+        return [table]
     with gr.Row(equal_height=False):
         files = gr.File(
             file_count="multiple",
@@ -257,7 +299,7 @@ def _library_tab(gr, settings, library, outlet_filter, article_filter) -> None:
             reindex_button = gr.Button("Re-index the folder", elem_id="library-reindex")
     with gr.Row(equal_height=False):
         doomed = gr.Dropdown(
-            [a.id for a in _catalog(settings)],
+            [],
             value=None,
             label="Article to delete (its file too)",
             elem_id="library-doomed",
@@ -279,18 +321,30 @@ def _library_tab(gr, settings, library, outlet_filter, article_filter) -> None:
 
     outputs = [table, status, doomed, outlet_filter, article_filter]
 
-    def upload(paths, progress=gr.Progress(track_tqdm=True)):  # noqa: B008  (Gradio injects progress)
-        return (*refreshed(add_files(paths or [], library, settings, progress)), None)
+    def upload(paths, progress=gr.Progress()):  # noqa: B008  (Gradio injects progress)
+        return (*refreshed(_said(add_files, paths or [], library, settings, progress)), None)
 
-    def remove(article_id, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
-        return refreshed(delete_article(article_id, library, settings, progress))
+    def remove(article_id, progress=gr.Progress()):  # noqa: B008
+        return refreshed(_said(delete_article, article_id, library, settings, progress))
 
-    def again(progress=gr.Progress(track_tqdm=True)):  # noqa: B008
-        return refreshed(reindex(library, settings, progress))
+    def again(progress=gr.Progress()):  # noqa: B008
+        return refreshed(_said(reindex, library, settings, progress))
 
     add.click(upload, [files], [*outputs, files], api_visibility="private")
     delete.click(remove, [doomed], outputs, api_visibility="private")
     reindex_button.click(again, None, outputs, api_visibility="private")
+    return [table, doomed]
+
+
+def _said(action, *args) -> str:
+    """A Library action's Markdown report, or what went wrong as one (not a blank "Error")."""
+    from ui.render import safe
+
+    try:
+        return action(*args)
+    except Exception as error:  # said in the page, not a blank "Error"
+        log.exception("%s failed", action.__name__)
+        return f"**Failed:** {safe(f'{type(error).__name__}: {error}')}"
 
 
 def _eval_tab(gr) -> None:
@@ -337,6 +391,8 @@ def serve(
     from rag.ask import open_store
 
     settings = settings or Settings.from_env()
+    if library and Path(library).expanduser().exists() and not Path(library).expanduser().is_dir():
+        raise SettingsError(f"--library {library} is a file; give the folder of the articles")
     credentials = None
     if auth:
         user, _, password = auth.partition(":")
@@ -349,6 +405,10 @@ def serve(
     # Load the model before the first chats arrive, so concurrent ones share one copy.
     settings.encoder().embed_query("warm up")
     demo = build(settings, library=library)
+    from starlette.middleware import Middleware
+
+    from ui.login import LoginThrottle
+
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE).launch(
         server_name=host,
         server_port=port,
@@ -356,4 +416,6 @@ def serve(
         auth=credentials,
         footer_links=["api"],
         run_history=False,
+        max_file_size=settings.max_article_bytes,  # an upload is an article: no larger
+        app_kwargs={"middleware": [Middleware(LoginThrottle)]},
     )

@@ -1,26 +1,37 @@
-"""The library folder behind the web UI: uploads saved under safe names, deletions, re-ingestion."""
+"""The library folder behind the web UI: uploads saved under safe names, deletions, re-ingestion.
+
+Ingest runs in a process of its own, never in the server's: a large article's cleaning and
+splitting held the interpreter, and every chat stopped answering until it was done. The store's
+lock (index/lock.py) keeps that process from writing beside any other ingest, and questions
+read the last complete store meanwhile.
+"""
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
+import queue
 import re
-import shutil
-import threading
+import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 SUFFIXES = (".txt", ".md", ".html")
-# One ingest at a time per process: two at once would race on the same store's manifest.
-INGEST_LOCK = threading.Lock()
+# The most names tried for an upload whose name is taken (name.txt, name-2.txt, ...).
+MAX_TWINS = 1000
 
 
 def safe_name(name: str) -> str:
-    """A file name that stays inside the library: the last path part only, in a plain alphabet,
-    never hidden, never empty; "" when its suffix is not an article's."""
-    base = re.split(r"[\\/]", name)[-1]
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip("._-")
-    stem, dot, suffix = base.rpartition(".")
-    if not dot or f".{suffix.lower()}" not in SUFFIXES or not stem.strip("._-"):
+    """A file name that stays inside the library: the last path part only, accents taken off
+    ("café" -> "cafe"), in a plain alphabet, never hidden, never empty ("日本.txt" ->
+    "article.txt"); "" when its suffix is not an article's."""
+    stem, dot, suffix = re.split(r"[\\/]", name)[-1].rpartition(".")
+    if not dot or f".{suffix.lower()}" not in SUFFIXES or not any(c.isalnum() for c in stem):
         return ""
-    return f"{stem}.{suffix.lower()}"
+    plain = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    plain = re.sub(r"[^A-Za-z0-9._-]+", "_", plain).strip("._-")
+    return f"{plain or 'article'}.{suffix.lower()}"
 
 
 def skipped_lines(report) -> str:
@@ -35,22 +46,111 @@ def skipped_lines(report) -> str:
 
 
 def _ingest(folder: Path, settings, progress) -> tuple[object | None, str]:
-    """Ingest the folder under the lock: (report, "") or (None, the error as one line)."""
-    from core.errors import RagError
-    from index import ingest
+    """Ingest the folder in a process of its own, reporting its progress as it goes:
+    (report, "") or (None, what went wrong as one line of Markdown)."""
     from ui.render import safe
 
-    if progress is not None:
-        progress(0, desc="Ingesting")
+    def show(fraction, text: str) -> None:
+        if progress is not None:
+            progress(fraction, desc=text)
+
+    show(0, "Starting the ingest")
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no server threads
+    events = context.Queue()
+    worker = context.Process(
+        target=_ingest_worker, args=(str(folder), settings, events), daemon=True
+    )
+    worker.start()
     try:
-        with INGEST_LOCK:
-            return ingest(folder, settings=settings, progress=progress is not None), ""
+        while True:
+            try:
+                kind, value = events.get(timeout=1.0)
+            except queue.Empty:
+                if worker.is_alive():
+                    continue
+                return None, (
+                    f"**Not ingested:** the ingest stopped (exit code {worker.exitcode}) before "
+                    "it finished; the store keeps what it had, and Re-index finishes the job"
+                )
+            if kind == "progress":
+                done, total = value
+                show(done / total if total else 1.0, f"Ingesting: {done} of {total} articles")
+            elif kind == "note":
+                show(None, value)
+            elif kind == "report":
+                return value, ""
+            else:  # "error"
+                return None, f"**Not ingested:** {safe(value)}"
+    finally:
+        worker.join(timeout=30)
+
+
+def _ingest_worker(folder: str, settings, events) -> None:
+    """The ingest process: ingest folder and put its progress, any warning that it waits for
+    another ingest, and its report (or error) on events."""
+    from core.errors import RagError
+    from index import ingest
+
+    class Notes(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.WARNING and "waiting" in record.getMessage():
+                events.put(("note", "Waiting for another ingest into the store to finish"))
+
+    logging.getLogger("index").addHandler(Notes())
+    _leave_with(os.getppid())
+    try:
+        report = ingest(
+            folder, settings=settings, progress=lambda d, t: events.put(("progress", (d, t)))
+        )
     except RagError as error:
-        return None, f"**Not ingested:** {safe(str(error))}"
+        events.put(("error", str(error)))
+    except Exception as error:  # shown in the page, not lost in a log
+        events.put(("error", f"the ingest failed: {type(error).__name__}: {error}"))
+    else:
+        events.put(("report", report))
+    events.close()
+    events.join_thread()
 
 
-def add_files(paths, library: str | Path, settings, progress=None) -> str:
+def _leave_with(parent: int) -> None:
+    """End this process if the server that started it ends (killed, it cannot say so): an
+    ingest stopped part-way is finished by the next one."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _claim(folder: Path, name: str, data: bytes) -> tuple[str, bool]:
+    """Save data in the folder under name, or where that is taken by another file, under the
+    first free name-2, name-3, ...: an upload never replaces a file. Returns the name used and
+    whether it was written (False: a file there already holds exactly these bytes)."""
+    stem, suffix = name.rsplit(".", 1)
+    for number in range(1, MAX_TWINS + 1):
+        candidate = name if number == 1 else f"{stem}-{number}.{suffix}"
+        target = folder / candidate
+        try:  # O_EXCL: two uploads at once never take the same name
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            if target.is_file() and not target.is_symlink() and target.read_bytes() == data:
+                return candidate, False
+            continue
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        return candidate, True
+    raise FileExistsError(f"{MAX_TWINS} files are already named like {name}")
+
+
+def add_files(paths, library: str | Path, settings, progress: Callable | None = None) -> str:
     """Copy uploaded files into the library folder under safe names and ingest the folder.
+
+    A name that is taken gets a number (a-2.txt); a file already there byte for byte is not
+    copied again; a file over `settings.max_article_bytes` is not copied.
 
     Returns:
         Markdown: what was added, skipped, or what went wrong, then any file ingest skipped.
@@ -59,24 +159,28 @@ def add_files(paths, library: str | Path, settings, progress=None) -> str:
 
     folder = Path(library).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    added, skipped = [], []
+    added, present, skipped = [], [], []
     for path in paths:
         path = Path(path)  # Gradio passes uploads as file paths in its temp folder
         name = safe_name(path.name)
-        target = (folder / name).resolve() if name else None
-        if target is None or target.parent != folder:
-            skipped.append(path.name)
+        if not name:
+            skipped.append(f"{path.name} (only .txt, .md and .html files)")
             continue
-        shutil.copyfile(path, target)
-        added.append(name)
+        if path.stat().st_size > settings.max_article_bytes:
+            skipped.append(f"{path.name} (over {settings.max_article_bytes:,} bytes)")
+            continue
+        saved, written = _claim(folder, name, path.read_bytes())
+        shown = saved if saved == path.name else f"{path.name} as {saved}"
+        (added if written else present).append(shown)
     if not added:
-        skipped_text = ", ".join(safe(n) for n in skipped) or "nothing"
-        return f"Nothing added; skipped {skipped_text} (only .txt, .md and .html files)."
+        reasons = "; ".join([*(f"{n} is already there" for n in present), *skipped])
+        return f"Nothing added: {safe(reasons or 'no files')}."
     report, error = _ingest(folder, settings, progress)
     if report is None:
-        return error
+        return f"Saved {safe(', '.join(added))} in the folder. {error}"
     line = f"Added {safe(', '.join(added))}. {safe(report.summary())}"
-    line += f" Skipped {safe(', '.join(skipped))}." if skipped else ""
+    line += f" Already there: {safe(', '.join(present))}." if present else ""
+    line += f" Skipped {safe('; '.join(skipped))}." if skipped else ""
     return line + skipped_lines(report)
 
 

@@ -105,3 +105,23 @@ def test_markdown_front_matter_and_links(tmp_path: Path):
     article = clean(read(page, tmp_path))
     assert (article.title, article.author, article.date) == ("Rates held", "Bo Chen", "2023-06-01")
     assert article.text == "The bank held rates, said its governor."
+
+
+def test_html_nested_thousands_deep_or_wide_is_read_whole():
+    """Pages that took the old cleaner time in the square of their size (a break inserted
+    beside each block): thousands of nested blocks, and of sibling paragraphs, read whole, in
+    order, with the page furniture inside them left out."""
+    from index.html import html_to_text
+
+    depth = 5000
+    nested = (
+        "<html><body><nav><article>Menu article</article></nav>"
+        + "".join(f"<div>Level {i}<aside>aside {i}</aside>" for i in range(depth))
+        + "</div>" * depth
+        + "</body></html>"
+    )
+    text, _ = html_to_text(nested)
+    assert text.split("\n\n") == [f"Level {i}" for i in range(depth)]
+    flat = "<main>" + "".join(f"<p>Para {i} <i>text</i>.<br>Line</p>" for i in range(depth))
+    text, _ = html_to_text(flat + "<!-- note --><script>x()</script></main>")
+    assert text.split("\n\n") == [f"Para {i} text. Line" for i in range(depth)]

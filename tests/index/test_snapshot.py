@@ -3,7 +3,9 @@
 import shutil
 
 import numpy as np
+import pytest
 
+from core.settings import Settings
 from index import ingest
 from index.embed import MODEL_NAME
 from index.lexical import saved_stamp
@@ -77,3 +79,26 @@ def test_a_missing_or_stale_snapshot_is_read_from_chroma_instead(articles, tmp_p
     assert fresh.snapshot().hashes.keys() == {FOX, BNE}
     again = ingest(articles, store)  # an ingest puts it back, without embedding anything
     assert again.passages == 0 and Snapshot.load(db.snapshot_path) is not None
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        None,
+        {"outlet": {"$in": ["bne IntelliNews"]}},
+        {"document_id": {"$in": [FOX]}},
+        {"$and": [{"day": {"$gte": 20250101}}, {"day": {"$lte": 20251231}}, {"day": {"$gt": 0}}]},
+        {"$and": [{"outlet": {"$in": ["nobody"]}}, {"document_id": {"$in": [FOX, BNE]}}]},
+    ],
+)
+def test_the_snapshot_is_searched_as_chroma_searches_while_an_ingest_writes(seed_store, where):
+    """While an ingest writes, passages are searched in the last snapshot, exactly: the same
+    passages, in the same order, with the same scores and filters as Chroma's search."""
+    db = Store(seed_store, MODEL_NAME)
+    for question in ("What did Hussein say about mediation?", "Who attacked US bases?"):
+        vector = Settings.from_env().encoder().embed_query(question)
+        chroma = db.search(vector, 5, where)
+        exact = db._search_snapshot(vector, 5, where)
+        assert [h.id for h in exact] == [h.id for h in chroma]
+        assert [h.score for h in exact] == pytest.approx([h.score for h in chroma], abs=1e-5)
+    assert not db._marker.exists()  # (the seed store is not being written: Chroma answered)

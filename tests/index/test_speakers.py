@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 import index.speakers as speakers_module
@@ -105,3 +107,37 @@ def test_titled_names_are_the_patterns_matches(sentence):
     found = [m.span() for m in speakers_module._titled_names(sentence)]
     assert found == [m.span() for m in speakers_module._TITLED_NAME.finditer(sentence)]
     assert found or sentence.startswith("Nothing")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Philippe Camus left. Mr Camus said so. Anne Camus's view. Smith Smith Smith said.",
+        "Dr Camus and The Camus; Monday Camus, Jean Camusard, Jean  Camus.",
+        "Ana O'Brien spoke; O'Brien said. Jo O'Briens. Ed Jr. Jr. said.",
+        "Ölaf Camus, Ann Camus-Smith, Bo\tCamus\nCamus Camus.",
+        "",
+    ],
+)
+def test_first_names_are_what_a_search_of_the_whole_article_finds(text):
+    """FirstNames indexes the article once; what it gives for a surname is what the regular
+    expression it replaces (run over the whole article for each surname) found: the same
+    matches, in order, never overlapping."""
+    names = speakers_module.FirstNames(text)
+    surnames = {w.strip(".,;") for w in text.split()} | {"Camus's", "O'Brien", "Jr."}
+    for surname in sorted(s for s in surnames if s):
+        pattern = rf"\b([A-Z][a-z]+)\s+{re.escape(surname)}\b"
+        assert names._candidates(surname) == re.findall(pattern, text), surname
+
+
+def test_first_names_match_the_search_on_shuffled_article_text():
+    import random
+
+    words = " ".join((SEEDS / name).read_text(encoding="utf-8") for name in (FOX, BNE)).split()
+    rng = random.Random(7)
+    for _ in range(20):
+        text = " ".join(rng.sample(words, 400))
+        names = speakers_module.FirstNames(text)
+        for surname in set(rng.sample(words, 60)):
+            pattern = rf"\b([A-Z][a-z]+)\s+{re.escape(surname)}\b"
+            assert names._candidates(surname) == re.findall(pattern, text), surname

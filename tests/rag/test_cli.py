@@ -59,3 +59,47 @@ def test_ingest_prints_one_summary_line(articles, tmp_path):
         in result.stdout
     )
     assert "skipped blob.txt: binary file, not text" in result.stderr
+
+
+def test_a_store_that_is_a_file_is_one_line_and_exit_2(tmp_path, capsys):
+    from tests.conftest import SEEDS
+
+    taken = tmp_path / "store.txt"
+    taken.write_text("not a store")
+    assert main(["ingest", str(SEEDS), "--store", str(taken)]) == 2
+    assert main(["ask", "Who?", "--store", str(taken)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"rag ingest: {taken} is a file, not a store folder; give --store")
+    assert lines[1].startswith(f"rag ask: {taken} is a file, not a store folder")
+    assert taken.read_text() == "not a store"
+
+
+def test_a_question_in_bytes_that_are_not_utf8_is_one_line_and_exit_2(seed_store):
+    result = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ask", b"Who said \xff\xfe that?", "--store",
+         str(seed_store)],
+        capture_output=True,
+    )  # fmt: skip
+    err = result.stderr.decode()
+    assert result.returncode == 2 and result.stdout == b""
+    assert err.count("\n") == 1
+    assert err.startswith("rag ask: the question holds '\\udcff' at character 9, which is not text")
+
+
+def test_control_characters_in_answers_never_reach_the_terminal(tmp_path, capsys):
+    from index import ingest
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    # An id (file name) and a title with escape codes; the text's are dropped at ingest.
+    (folder / "\x1b]0;owned\x07bell.txt").write_text(
+        "\x1b[2J\x1b[31mBell tower\n\nThe bell tower in Ghent was \x1b[5mrepaired\x1b[0m in May.\n"
+    )
+    ingest(folder, tmp_path / "store")
+    question = "When was the bell tower repaired?"
+    assert main(["ask", question, "--store", str(tmp_path / "store")]) == 0
+    out = capsys.readouterr().out
+    assert "[1] Bell tower" in out and "    bell.txt, characters" in out
+    assert '"The bell tower in Ghent was repaired in May."' in out
+    assert "\x1b" not in out and "\x07" not in out

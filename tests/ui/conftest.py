@@ -55,10 +55,14 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 120.0) -> Non
     raise TimeoutError(f"rag serve did not answer at {url} within {timeout:.0f} s")
 
 
-def start_server(store: Path, home: Path, *extra: str) -> tuple[str, subprocess.Popen]:
+def start_server(
+    store: Path, home: Path, *extra: str, env: dict[str, str] | None = None
+) -> tuple[str, subprocess.Popen]:
     port = free_port()
+    settings = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "GRADIO_"))}
     env.update(GRADIO_ANALYTICS_ENABLED="False", XDG_DATA_HOME=str(home), HOME=str(home))
+    env.update(settings)
     process = subprocess.Popen(
         [sys.executable, "-m", "rag.cli", "serve", "--store", str(store), "--port", str(port),
          *extra],

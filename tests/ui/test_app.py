@@ -40,19 +40,78 @@ def test_filters_and_top_k_reach_ask(client):
     assert "&lt;script&gt;" in sources and "<script>" not in sources
 
 
-def test_auth_guards_the_app(hostile_store, tmp_path):
+def login(url: str, password: str, source: str = "127.0.0.1") -> tuple[int, dict]:
+    """POST the login form from a source address (any of 127.0.0.0/8 reaches the server)."""
+    import http.client
+    from urllib.parse import urlencode, urlparse
+
+    where = urlparse(url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, source_address=(source, 0))
+    body = urlencode({"username": "ann", "password": password})
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    connection.request("POST", "/login", body, headers)
+    response = connection.getresponse()
+    response.read()
+    return response.status, dict(response.getheaders())
+
+
+@pytest.fixture(scope="module")
+def guarded(hostile_store, tmp_path_factory):
+    home = tmp_path_factory.mktemp("auth")
+    url, process = start_server(hostile_store, home, "--auth", "ann:s3cret")
+    yield url
+    stop(process)
+
+
+def test_auth_guards_the_app_and_shows_nothing_of_the_library_before_login(guarded):
+    import urllib.request
+
     from gradio_client import Client
 
-    url, process = start_server(hostile_store, tmp_path, "--auth", "ann:s3cret")
+    with pytest.raises(Exception):  # noqa: B017  (the client raises a plain error on 401)
+        Client(guarded, verbose=False)
+    with urllib.request.urlopen(guarded) as response:
+        front = response.read().decode()
+    # The login page used to embed the API description, with every article id as a choice.
+    for name in (XSS_ID, "000_87edc770511311a0", "Iraq seeks", "bne IntelliNews"):
+        assert name not in front
+    answer = Client(guarded, auth=("ann", "s3cret"), verbose=False).predict(
+        QUESTION, None, api_name="/answer"
+    )
+    assert answer["citations"]
+
+
+def test_failed_logins_are_slowed_down_per_client(guarded):
+    source = "127.0.0.3"  # a client of its own: the other tests log in from 127.0.0.1
+    codes = [login(guarded, "wrong", source)[0] for _ in range(6)]
+    assert codes == [400] * 6  # five free failures, and the sixth closes the door a while
+    status, headers = login(guarded, "s3cret", source)  # even the right password waits
+    assert status == 429 and int(headers["retry-after"]) >= 1
+    assert login(guarded, "s3cret", "127.0.0.4")[0] == 200  # other clients are not slowed
+
+
+def test_errors_are_said_in_the_chat_and_to_api_callers(client):
+    chat, *_ = client.predict(QUESTION, [], [], "2005/01/01", "", [], 8, api_name="/ask")
+    reply = message_text(chat[1])
+    assert reply.startswith("**Error:**") and "is not a date as YYYY\\-MM\\-DD" in reply
+    with pytest.raises(Exception, match="the question is empty"):
+        client.predict("   ", None, api_name="/answer")
+
+
+def test_an_upload_over_the_size_limit_is_refused(hostile_store, tmp_path):
+    import httpx
+
+    url, process = start_server(
+        hostile_store, tmp_path, "--library", str(tmp_path / "library"),
+        env={"RAG_MAX_ARTICLE_BYTES": "10000"},
+    )  # fmt: skip
     try:
-        with pytest.raises(Exception):  # noqa: B017  (the client raises a plain error on 401)
-            Client(url, verbose=False)
-        answer = Client(url, auth=("ann", "s3cret"), verbose=False).predict(
-            QUESTION, None, api_name="/answer"
-        )
-        assert answer["citations"]
+        small = httpx.post(f"{url}gradio_api/upload", files={"files": ("a.txt", b"x" * 9_000)})
+        big = httpx.post(f"{url}gradio_api/upload", files={"files": ("b.txt", b"x" * 20_000)})
     finally:
         stop(process)
+    assert small.status_code == 200
+    assert big.status_code == 413
 
 
 def test_twenty_simultaneous_chats_all_get_cited_answers(live_server):

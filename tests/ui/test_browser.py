@@ -3,6 +3,7 @@ answer, highlighted source, hostile article inert, no request leaves 127.0.0.1."
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -10,6 +11,8 @@ import pytest
 
 from tests.conftest import SEEDS
 from tests.ui.conftest import PAYLOADS, XSS_QUESTION, start_server, stop
+
+QUESTION = "What did Hussein say about mediation?"
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -51,7 +54,7 @@ def library_server(tmp_path_factory):
     shutil.copytree(SEEDS, folder)
     ingest(folder, root / "store")
     url, process = start_server(root / "store", root / "home", "--library", str(folder))
-    yield url, folder
+    yield url, folder, root / "store"
     stop(process)
 
 
@@ -138,7 +141,7 @@ def test_hostile_article_renders_as_text_and_runs_nothing(page):
 
 
 def test_uploaded_article_is_listed_in_the_library(browser, library_server, tmp_path):
-    url, folder = library_server
+    url, folder, _ = library_server
     upload = tmp_path / "harbour news.txt"
     upload.write_text(
         "Harbour reopens after storm\n\nThe harbour reopened on Monday after the storm, "
@@ -158,10 +161,87 @@ def test_uploaded_article_is_listed_in_the_library(browser, library_server, tmp_
             timeout=120_000,
         )
         page.wait_for_timeout(500)
-        assert "Added harbour_news.txt" in page.inner_text("#library-status")
+        assert "Added harbour news.txt as harbour_news.txt" in page.inner_text("#library-status")
         assert (folder / "harbour_news.txt").exists()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "ui-library-1280x800.png"))
+        assert page.dialogs == [] and page.outside == []
+    finally:
+        page.close()
+
+
+MOORINGS = "The harbour committee approved 7,311 new moorings on Tuesday."
+
+
+def large_article(path: Path, size: int) -> None:
+    """An article of about size bytes whose passages all differ (none is embedded once for
+    many), from the sample articles' sentences, with one sentence only it holds."""
+    from index.clean import clean
+    from index.load import read
+    from index.split import split
+
+    sentences = []
+    for name in sorted(p.name for p in SEEDS.iterdir()):
+        article = split(clean(read(SEEDS / name, SEEDS)))
+        sentences += [article.text[s:e] for s, e in article.sentences]
+    paragraphs, length, n = [MOORINGS], 0, 0
+    while length < size:
+        chosen = [sentences[(n * 5 + k) % len(sentences)] for k in range(4)]
+        paragraph = f"Record {n}: " + " ".join(chosen)
+        paragraphs.append(paragraph)
+        length += len(paragraph) + 2
+        n += 1
+    path.write_text("Harbour records\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+
+
+def test_chats_answer_while_a_large_upload_is_ingested(browser, library_server, tmp_path):
+    """The upload is ingested in a process of its own: 40 chats at once, while it runs, are all
+    answered with citations from the store as it was; then its article is in the store."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    from index import lock
+    from ui.app import message_text
+
+    url, folder, store = library_server
+    upload = tmp_path / "harbour records.txt"
+    large_article(upload, 1_200_000)  # minutes of ingest here: it outlasts the chats
+    page = open_page(browser, url)
+    try:
+        page.get_by_role("tab", name="Library").click()
+        page.wait_for_selector("#library-table", timeout=30_000)
+        page.locator("#library-files input[type=file]").set_input_files(str(upload))
+        page.wait_for_timeout(1000)
+        page.click("#library-add")
+        deadline = time.monotonic() + 120
+        while not lock.held(store):
+            assert time.monotonic() < deadline, "the upload's ingest did not start"
+            time.sleep(0.1)
+
+        def chat(i: int) -> int:
+            client = Client(url, verbose=False)
+            if i % 2:
+                return len(client.predict(QUESTION, None, api_name="/answer")["citations"])
+            chat, *_ = client.predict(QUESTION, [], [], "", "", [], 8, api_name="/ask")
+            return message_text(chat[1]).count(r"\[1\]")
+
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            cited = list(pool.map(chat, range(40)))
+        assert lock.held(store), "the ingest ended before the chats did: upload a larger file"
+        assert len(cited) == 40 and all(cited)
+
+        page.wait_for_function(
+            "document.querySelector('#library-table').innerText.includes('harbour_records.txt')",
+            timeout=900_000,
+        )
+        assert "Added harbour records.txt as harbour_records.txt" in page.inner_text(
+            "#library-status"
+        )
+        answer = Client(url, verbose=False).predict(
+            "How many new moorings did the harbour committee approve?", None, api_name="/answer"
+        )
+        assert answer["citations"][0]["quote"] == MOORINGS
         assert page.dialogs == [] and page.outside == []
     finally:
         page.close()
