@@ -81,10 +81,11 @@ def sentences(root: Path, article_id: str) -> frozenset[str]:
     return frozenset(article.text[s:e] for s, e in article.sentences)
 
 
-def schema_problems(row: dict) -> list[str]:
+def schema_problems(row: dict, optional: set[str] = frozenset()) -> list[str]:
+    """What is wrong with a row (optional: further fields a set may carry)."""
     where = row.get("id", "?")
     problems = []
-    unknown = set(row) - set(REQUIRED) - set(OPTIONAL)
+    unknown = set(row) - set(REQUIRED) - set(OPTIONAL) - set(optional)
     if unknown:
         problems.append(f"{where}: unknown fields {sorted(unknown)}")
     for key, kind in REQUIRED.items():
