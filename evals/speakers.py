@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
-from evals.trainset import BBC, DATASETS
+from evals.devset import load
+from evals.trainset import DATASETS, article
 
 LABELS = DATASETS / "speakers.jsonl"
 _TITLE = re.compile(r"^(?:mr|mrs|ms|miss|dr|sir|lord|lady|dame|professor|prof)\.?$")
@@ -30,15 +30,12 @@ def plain(name: str) -> tuple[str, ...]:
 
 def predictions(rows: list[dict], attribute) -> list[str]:
     """The speaker `attribute` gives each labelled sentence (attribute: an Article -> an Article
-    with `speakers`, as ingest's step)."""
-    from index.clean import clean
-    from index.load import read
-    from index.split import split
-
+    with `speakers`, as ingest's step), each article read as ingest reads it
+    (`trainset.article`)."""
     by_article: dict[str, list[str]] = {}
     for article_id in sorted({row["article"] for row in rows}):
-        article = attribute(split(clean(read(BBC / article_id, BBC))))
-        by_article[article_id] = list(article.speakers) or [""] * len(article.sentences)
+        attributed = attribute(article(article_id))
+        by_article[article_id] = list(attributed.speakers) or [""] * len(attributed.sentences)
     return [by_article[row["article"]][row["index"]] for row in rows]
 
 
@@ -67,14 +64,10 @@ def score(rows: list[dict], predicted: list[str]) -> dict:
     }
 
 
-def load(path: Path = LABELS) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
 def main() -> None:
     from index.speakers import with_speakers
 
-    rows = load()
+    rows = load(LABELS)
     print("speakers:", json.dumps(score(rows, predictions(rows, with_speakers))))
 
 
