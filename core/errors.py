@@ -52,3 +52,7 @@ class ArticleNotFoundError(RagError, KeyError):
 
     def __str__(self) -> str:  # KeyError would print the message quoted
         return str(self.args[0]) if self.args else ""
+
+
+class ModelFileError(RagError):
+    """A local LLM's file is missing, of an untrusted version, or not the published one."""

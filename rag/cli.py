@@ -50,6 +50,18 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "eval", help="score answers on a question set against gold evidence (rag eval --help)"
     )
+    llm = commands.add_parser("llm", help="the local LLM's file (rag llm path)")
+    llm_commands = llm.add_subparsers(dest="llm_command", required=True)
+    path = llm_commands.add_parser(
+        "path",
+        help="print the path of the local model's GGUF file, assembling and checking it first "
+        "if needed ($RAG_LLM_MODEL_PATH when set)",
+    )
+    path.add_argument(
+        "--model",
+        default=os.environ.get("RAG_LLM_LOCAL") or None,
+        help="which packaged model (default: $RAG_LLM_LOCAL, else qwen2.5-coder-0.5b)",
+    )
     serve = commands.add_parser("serve", help="start the web chat")
     serve.add_argument("--store", help=store_help)
     serve.add_argument("--chroma-url", help=url_help)
@@ -118,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from core.settings import Settings
 
-        settings = Settings.from_env(store=args.store, chroma_url=args.chroma_url)
+        settings = Settings.from_env(
+            store=getattr(args, "store", None), chroma_url=getattr(args, "chroma_url", None)
+        )
         if args.command == "ingest":
             from index import ingest
 
@@ -139,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
             else:
                 _print_answer(answer)
+        elif args.command == "llm":
+            from rag.local_model import DEFAULT, model_path
+
+            print(model_path(args.model or DEFAULT, settings.cache))
         elif args.command == "serve":
             from ui.app import serve
 
