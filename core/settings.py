@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlparse
 
 from core.errors import SettingsError
 
@@ -53,6 +54,12 @@ class Settings:
             an upload); a larger one is skipped with a message saying so. Ingest is linear
             in an article's size (benchmarks/large_article.py), so the limit is about
             memory and waiting, not correctness: 5 MB is a thousand times a news story.
+        llm: who writes answers: "none" (the article sentences themselves), "local" (the
+            packaged GGUF model, in-process) or the URL of an OpenAI-compatible server.
+        llm_model, llm_key: the model name and API key sent to that server.
+        llm_timeout: seconds to wait for the server before answering without it.
+        llm_local: which packaged model "local" runs (rag.local_model.MODELS).
+        llm_sources: candidate sentences the LLM is given, numbered.
     """
 
     store: Path = field(default_factory=default_store)
@@ -67,8 +74,22 @@ class Settings:
     chunk_articles: int = 64
     precision: str = "fp32"
     max_article_bytes: int = 5_000_000
+    llm: str = "none"
+    llm_model: str = ""
+    llm_key: str = field(default="", repr=False)
+    llm_timeout: float = 60.0
+    llm_local: str = "qwen2.5-coder-0.5b"
+    llm_sources: int = 6
 
     def __post_init__(self):
+        url = urlparse(self.llm)
+        if self.llm not in ("none", "local") and not (
+            url.scheme in ("http", "https") and url.netloc
+        ):
+            raise SettingsError(
+                f"RAG_LLM={self.llm!r} is not 'none', 'local' or the http(s):// URL of an "
+                "OpenAI-compatible server; set it to one of those or unset it"
+            )
         if self.precision not in PRECISIONS:
             raise SettingsError(
                 f"RAG_PRECISION={self.precision!r} is not one of {', '.join(PRECISIONS)}; "
@@ -92,6 +113,17 @@ class Settings:
             values["cache"] = Path(env["RAG_CACHE"]).expanduser()
         if env.get("RAG_PRECISION"):
             values["precision"] = env["RAG_PRECISION"]
+        for name in ("llm", "llm_model", "llm_key", "llm_local"):
+            if env.get(f"RAG_{name.upper()}"):
+                values[name] = env[f"RAG_{name.upper()}"]
+        if env.get("RAG_LLM_TIMEOUT"):
+            try:
+                values["llm_timeout"] = float(env["RAG_LLM_TIMEOUT"])
+            except ValueError:
+                raise SettingsError(
+                    f"RAG_LLM_TIMEOUT={env['RAG_LLM_TIMEOUT']!r} is not a number of seconds; "
+                    "set it to one or unset it"
+                ) from None
         for name in (
             "top_k",
             "max_citations",
@@ -101,6 +133,7 @@ class Settings:
             "batch_size",
             "chunk_articles",
             "max_article_bytes",
+            "llm_sources",
         ):
             raw = env.get(f"RAG_{name.upper()}")
             if raw:

@@ -81,6 +81,21 @@ METRICS: dict[str, Metric] = {
     "latency_p95_ms": Metric(
         "latency p95 (ms)", False, "95th percentile (linear interpolation) of ask() wall time."
     ),
+    "llm_answered": Metric(
+        "LLM answers kept", True,
+        "With --llm: share of questions whose answer is the model's (checked), not the "
+        "extractive fallback (the articles do not cover it, the model declined or failed, or "
+        "none of its sentences was supported).",
+    ),
+    "llm_sentences_supported": Metric(
+        "LLM sentences supported", True,
+        "With --llm: share of the sentences the model wrote that rag.write.verify found "
+        "supported by the sentences they cite (the others are shown flagged).",
+    ),
+    "first_token_p50_ms": Metric(
+        "first token p50 (ms)", False,
+        "With --llm: median time from ask() to the model's first token.",
+    ),
 }  # fmt: skip
 
 PLOTS = {

@@ -22,7 +22,9 @@ CURVE = range(1, 21)  # the k of the recall@k curve
 ArticleId = Callable[[str], str]
 
 
-def evaluate(item: dict, store: Path, article_id: ArticleId, support_batch) -> dict:
+def evaluate(
+    item: dict, store: Path, article_id: ArticleId, support_batch, llm: str | None = None
+) -> dict:
     """Ask one question, rank its gold evidence among the candidates, and judge the answer.
 
     Returns:
@@ -34,8 +36,14 @@ def evaluate(item: dict, store: Path, article_id: ArticleId, support_batch) -> d
     from rag.retrieve import Filters
 
     question, history = item["question"], item.get("history")
+    first: list[float] = []
+
+    def token(_piece: str) -> None:
+        if not first:
+            first.append(time.perf_counter())
+
     began = time.perf_counter()
-    reply = ask(question, history=history, store=store)
+    reply = ask(question, history=history, store=store, llm=llm, on_token=token)
     ms = (time.perf_counter() - began) * 1000
     settings = Settings.from_env().with_store(store)
     found = gather(open_store(settings.store, settings.chroma_url), question, history, settings,
@@ -83,6 +91,18 @@ def evaluate(item: dict, store: Path, article_id: ArticleId, support_batch) -> d
         "groundedness": metrics.groundedness(judged),
         "unsupported": metrics.unsupported(judged),
         "plain": " ".join(s.text for s in judged) if judged else reply.text,
+        "mode": reply.mode,
+        "note": reply.note,
+        "first_token_ms": round((first[0] - began) * 1000, 1) if first else None,
+        "written": [
+            {
+                "text": s.text,
+                "citations": s.citations,
+                "support": s.support,
+                "supported": s.supported,
+            }
+            for s in reply.sentences
+        ],  # fmt: skip
     }
     row["token_f1"] = metrics.token_f1(row["plain"], row["reference"])
     row["failures"] = failures(row)
@@ -150,6 +170,16 @@ def summarize(rows: Sequence[dict]) -> dict:
         "latency_p50_ms": metrics.percentile(latency, 50),
         "latency_p95_ms": metrics.percentile(latency, 95),
     }  # fmt: skip
+    asked = [r for r in rows if r.get("mode", "extractive") != "extractive"]
+    if asked:  # `--llm`: how often the model's answer stood, and how it was checked
+        written = [s for r in asked for s in r["written"]]
+        first = [r["first_token_ms"] for r in asked if r.get("first_token_ms") is not None]
+        result |= {
+            "llm_answered": _share(sum(r["mode"] == "llm" for r in asked), len(asked)),
+            "llm_sentences_supported": _share(sum(s["supported"] for s in written),
+                                              len(written)),
+            "first_token_p50_ms": metrics.percentile(first, 50) if first else None,
+        }  # fmt: skip
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()}
 
 
@@ -248,6 +278,12 @@ def parser() -> argparse.ArgumentParser:
         "(RAG_LLM_URL, RAG_LLM_MODEL); the metrics are aggregated the same way",
     )
     p.add_argument(
+        "--llm",
+        metavar="MODE",
+        help="answers written by an LLM: local (the packaged model) or an OpenAI-compatible "
+        "server's URL (default: none, the extractive answers)",
+    )
+    p.add_argument(
         "--compare",
         nargs=2,
         metavar=("OLD.json", "NEW.json"),
@@ -300,11 +336,12 @@ def _run(args) -> int:
         store = stores.get(item.get("corpus", ""))
         if store is None:
             continue
-        rows.append(evaluate(item, store, ids(item.get("corpus", "")), support_batch))
+        rows.append(evaluate(item, store, ids(item.get("corpus", "")), support_batch, args.llm))
     add_similarity(rows)
     result = {
         "datasets": [str(p) for p in (args.dataset or [DEFAULT_DATASET])],
         "judge": args.judge,
+        "llm": args.llm or "none",
         "metrics": summarize(rows),
         "thresholds": thresholds,
         "by_type": by_type(rows),

@@ -22,6 +22,23 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """A sentence an LLM wrote, with the citations it rests on and how well they support it.
+
+    Attributes:
+        text: the sentence, without its [n] markers.
+        citations: the numbers (into Answer.citations) it cites.
+        support: the support scorer's probability that the cited sentences support it (0-1).
+        supported: support reached the threshold; an unsupported sentence is shown flagged.
+    """
+
+    text: str
+    citations: list[int]
+    support: float
+    supported: bool
+
+
+@dataclass(frozen=True)
 class Answer:
     """An answer with inline `[n]` markers, or an abstention ("the articles don't say").
 
@@ -32,6 +49,13 @@ class Answer:
         question: the question as asked.
         query: the query actually used for retrieval (a follow-up carries its earlier turn).
         related: when abstained, the closest sentences, shown as related and not as an answer.
+        mode: "extractive" (the article sentences themselves), "llm" (written by an LLM and
+            checked sentence by sentence) or "llm-fallback" (an LLM was asked for, and the
+            extractive answer is given instead: `note` says why).
+        sentences: each sentence the LLM wrote, with its citations (numbers into the sources it
+            was given, in "llm-fallback" mode) and support.
+        model: the LLM that wrote them.
+        note: why the extractive answer stands in for the LLM's.
     """
 
     text: str
@@ -40,6 +64,10 @@ class Answer:
     question: str = ""
     query: str = ""
     related: list[Citation] = field(default_factory=list)
+    mode: str = "extractive"
+    sentences: list[Sentence] = field(default_factory=list)
+    model: str = ""
+    note: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)

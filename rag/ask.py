@@ -14,8 +14,9 @@ from index.embed import MODEL_NAME
 from index.lexical import terms
 from index.speakers import VERBS
 from index.store import SentenceRecord, Store
-from rag import compose, retrieve, select
-from rag.answer import Answer
+from rag import compose, retrieve, select, write
+from rag.answer import Answer, Citation
+from rag.llm import connect
 from rag.retrieve import SPEAKER_DEPTH, Filters, _plain_name, find_people
 from rag.understand import Query, entities, expects, resolve
 from rag.understand import fits as query_fits
@@ -53,6 +54,8 @@ def ask(
     date_from: str | None = None,
     date_to: str | None = None,
     articles: Sequence[str] | str | None = None,
+    llm: str | None = None,
+    on_token: Callable[[str], None] | None = None,
 ) -> Answer:
     """Answer a question from the ingested articles, citing the sentences the answer came from.
 
@@ -63,6 +66,10 @@ def ask(
         settings: overrides Settings.from_env().
         outlets, date_from, date_to, articles: answer only from these outlets, this publication
             date range (ISO dates, inclusive; undated articles are then left out), these ids.
+        llm: who writes the answer: "none" (default: the sentences themselves), "local" (the
+            packaged model) or an OpenAI-compatible server's URL; overrides settings.llm.
+        on_token: called with each piece of the LLM's reply as it is written (the chat streams
+            it); the Answer returned is the reply checked.
 
     Returns:
         An Answer. When the articles do not answer, `abstained` is True and `related` lists the
@@ -72,6 +79,8 @@ def ask(
         EmptyQuestionError: the question is empty or whitespace (also a ValueError).
         StoreNotFoundError: no store, or an empty one, at the location.
         StoreIncompleteError: an ingest into the store stopped part-way.
+        SettingsError: llm is none of those.
+        ModelFileError: the local model's file is missing or not the published one.
     """
     if not isinstance(question, str) or not question.strip():
         raise EmptyQuestionError(
@@ -79,6 +88,8 @@ def ask(
         )
     question = question.strip()
     settings = (settings or Settings.from_env()).with_store(store)
+    if llm is not None:
+        settings = replace(settings, llm=llm)
     db = open_store(settings.store, settings.chroma_url)
     unfinished = db.incomplete()
     if unfinished:
@@ -90,7 +101,50 @@ def ask(
         outlets=_tuple(outlets), date_from=date_from or "", date_to=date_to or "",
         articles=_tuple(articles),
     )  # fmt: skip
-    return answer_from(db, question, gather(db, question, history, settings, filters), settings)
+    evidence = gather(db, question, history, settings, filters)
+    extractive = answer_from(db, question, evidence, settings)
+    if settings.llm == "none":
+        return extractive
+    if extractive.abstained:  # the articles do not cover it: no model is asked
+        return write.fallback(extractive, "the articles do not cover the question")
+    sources = llm_sources(db, evidence, extractive, settings.llm_sources)
+    llm, name = connect(settings)
+    try:
+        reply = ""
+        for piece in write.stream(llm, question, sources):
+            reply += piece
+            if on_token:
+                on_token(piece)
+    except Exception as error:  # any failure of the model or its server: answer without it
+        return write.fallback(extractive, f"{name} did not answer ({_one_line(error)})")
+    return write.written(extractive, sources, reply, name)
+
+
+def llm_sources(db: Store, evidence: Evidence, extractive: Answer, limit: int) -> list[Citation]:
+    """The sentences an LLM is given: the extractive answer's citations, then the best other
+    candidates, limit in all, each a Citation that resolves to its exact offsets."""
+    sources = list(extractive.citations[:limit])
+    covered = {(c.article, c.start) for c in sources}
+    spans = [(c.article, c.start, c.end) for c in sources]
+    extra = [
+        s.sentence
+        for s in evidence.scored
+        if (s.sentence.article, s.sentence.start) not in covered
+        and not any(a == s.sentence.article and b <= s.sentence.start < e for a, b, e in spans)
+    ][: max(0, limit - len(sources))]
+    about = _sources(db, {r.article for r in extra})
+    for r in extra:
+        source = about.get(r.article, compose.Source())
+        sources.append(
+            Citation(0, r.article, source.title, r.text, r.start, r.end, 0.0, source.outlet,
+                     source.date)
+        )  # fmt: skip
+    return [replace(c, n=n) for n, c in enumerate(sources, start=1)]
+
+
+def _one_line(error: Exception) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) < 200 else text[:197] + "..."
 
 
 @dataclass(frozen=True)

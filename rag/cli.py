@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--history", action="append", metavar="QUESTION", help="an earlier question (repeatable)"
     )
+    ask.add_argument(
+        "--llm",
+        metavar="MODE",
+        help="who writes the answer: none (the sentences themselves), local (the packaged "
+        "model) or an OpenAI-compatible server's URL (default: $RAG_LLM, else none)",
+    )
 
     commands.add_parser(
         "eval", help="score answers on a question set against gold evidence (rag eval --help)"
@@ -94,6 +100,14 @@ def _print_answer(answer) -> None:
     if answer.query != answer.question:
         _print(f"(searched for: {answer.query})")
     _print(answer.text)
+    if answer.note:
+        _print(f"({answer.note})")
+    if answer.mode == "llm":
+        _print(f"\nWritten by {answer.model}; each sentence checked against what it cites:")
+        for s in answer.sentences:
+            mark = "supported" if s.supported else "NOT SUPPORTED"
+            cites = "".join(f"[{n}]" for n in s.citations) or "no source"
+            _print(f"  {mark} ({s.support:.2f}) {cites} {s.text}")
     sources = answer.citations or answer.related
     if sources:
         _print("\nSources:" if answer.citations else "\nRelated, not an answer:")
@@ -148,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "ask":
             from rag import ask
 
-            answer = ask(args.question, history=args.history, settings=settings)
+            answer = ask(args.question, history=args.history, settings=settings, llm=args.llm)
             if args.json:
                 print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
             else:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
+import queue
+import threading
 import time
 from pathlib import Path
 
@@ -96,23 +99,35 @@ def build(settings=None, library: str | Path | None = None):
 
     settings = settings or Settings.from_env()
 
-    def respond(message, history, outlets, date_from, date_to, articles, top_k):
-        """Answer the message; yields (chat, sources, copy text, textbox) as the answer grows."""
+    def respond(message, history, outlets, date_from, date_to, articles, top_k, writer=None):
+        """Answer the message; yields (chat, sources, copy text, textbox) as the answer grows:
+        an LLM's reply token by token, then checked; an extractive answer span by span."""
         message = (message or "").strip()
         history = list(history or [])
         earlier = questions(history)
         history.append({"role": "user", "content": message})
         yield history + [{"role": "assistant", "content": "…"}], gr.skip(), "", ""
+        asked = functools.partial(
+            ask,
+            message,
+            history=earlier,
+            settings=dataclasses.replace(settings, top_k=int(top_k or settings.top_k)),
+            outlets=outlets or None,
+            date_from=(date_from or "").strip() or None,
+            date_to=(date_to or "").strip() or None,
+            articles=articles or None,
+            llm=writer or settings.llm,
+        )
         try:
-            answer = ask(
-                message,
-                history=earlier,
-                settings=dataclasses.replace(settings, top_k=int(top_k or settings.top_k)),
-                outlets=outlets or None,
-                date_from=(date_from or "").strip() or None,
-                date_to=(date_to or "").strip() or None,
-                articles=articles or None,
-            )
+            if (writer or settings.llm) == "none":
+                answer = asked()
+            else:
+                for written in _streamed(asked):
+                    if isinstance(written, str):
+                        reply = {"role": "assistant", "content": f"{safe(written)} …"}
+                        yield history + [reply], gr.skip(), "", ""
+                    else:
+                        answer = written
         except RagError as error:
             reply = {"role": "assistant", "content": f"**Error:** {safe(str(error))}"}
             yield history + [reply], EMPTY, "", ""
@@ -132,7 +147,7 @@ def build(settings=None, library: str | Path | None = None):
         reply = {"role": "assistant", "content": chat_markdown(answer)}
         yield history + [reply], sources_html(answer, texts), plain_text(answer), ""
 
-    def retry(history, outlets, date_from, date_to, articles, top_k):
+    def retry(history, outlets, date_from, date_to, articles, top_k, writer=None):
         history = list(history or [])
         last = last_question(history)
         if last is None:
@@ -146,6 +161,7 @@ def build(settings=None, library: str | Path | None = None):
             date_to,
             articles,
             top_k,
+            writer,
         )
 
     def undo(history):
@@ -155,10 +171,11 @@ def build(settings=None, library: str | Path | None = None):
             return history, EMPTY, "", ""
         return history[:last], EMPTY, "", message_text(history[last])
 
-    def answer_api(question: str, history: list[str] | None = None) -> dict:
-        """The Answer to a question as a dict: text, citations (with offsets), related."""
+    def answer_api(question: str, history: list[str] | None = None, llm: str | None = None) -> dict:
+        """The Answer to a question as a dict: text, citations (with offsets), related; with
+        llm ("local" or a server's URL), mode, model, note and each written sentence's check."""
         try:
-            return ask(question, history=history or None, settings=settings).to_dict()
+            return ask(question, history=history or None, settings=settings, llm=llm).to_dict()
         except RagError as error:  # its message reaches the caller; other errors' do not
             raise gr.Error(str(error)) from None
 
@@ -185,6 +202,12 @@ def build(settings=None, library: str | Path | None = None):
                         placeholder="Ask about the articles…",
                         submit_btn="Ask",
                         max_lines=4,
+                    )
+                    writer = gr.Radio(
+                        _writers(settings),
+                        value=settings.llm,
+                        label="Answer written by",
+                        elem_id="writer",
                     )
                     gr.Examples(EXAMPLES, inputs=question, label="Examples")
                     with gr.Accordion("Settings and filters", open=False):
@@ -225,8 +248,8 @@ def build(settings=None, library: str | Path | None = None):
 
         filters = [outlets, date_from, date_to, articles, top_k]
         outputs = [chat, sources, copy_text, question]
-        question.submit(respond, [question, chat, *filters], outputs, api_name="ask")
-        chat.retry(retry, [chat, *filters], outputs, api_visibility="private")
+        question.submit(respond, [question, chat, *filters, writer], outputs, api_name="ask")
+        chat.retry(retry, [chat, *filters, writer], outputs, api_visibility="private")
         chat.undo(undo, [chat], outputs, api_visibility="private")
         chat.clear(lambda: (EMPTY, ""), None, [sources, copy_text], api_visibility="private")
         gr.api(answer_api, api_name="answer")
@@ -238,6 +261,40 @@ def build(settings=None, library: str | Path | None = None):
             queue=False,
         )
     return demo
+
+
+def _writers(settings) -> list[tuple[str, str]]:
+    """Who may write answers: the sentences themselves, the packaged model, and the server
+    RAG_LLM names, if it names one."""
+    choices = [("The articles' sentences (no LLM)", "none"), ("Local model (in-process)", "local")]
+    if settings.llm not in ("none", "local"):
+        choices.append((f"Server at {settings.llm}", settings.llm))
+    return choices
+
+
+def _streamed(asked):
+    """Runs asked (an `ask` awaiting on_token) in a thread; yields the reply so far after each
+    token, then the Answer. An error in the thread is raised here."""
+    tokens: queue.Queue = queue.Queue()
+    done = object()
+    result: dict = {}
+
+    def run():
+        try:
+            result["answer"] = asked(on_token=tokens.put)
+        except BaseException as error:  # re-raised in the chat's own thread below
+            result["error"] = error
+        finally:
+            tokens.put(done)
+
+    threading.Thread(target=run, daemon=True).start()
+    text = ""
+    while (token := tokens.get()) is not done:
+        text += token
+        yield text
+    if "error" in result:
+        raise result["error"]
+    yield result["answer"]
 
 
 def _failure(error: Exception) -> str:

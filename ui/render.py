@@ -47,13 +47,36 @@ def chat_markdown(answer, shown: str | None = None) -> str:
     lines = []
     if answer.query and answer.query != answer.question:
         lines.append(f"*Searched for: {safe(answer.query)}*\n")
+    if answer.note:
+        lines.append(f"*{safe(answer.note)}*\n")
     if answer.abstained:
         lines.append(f"**No answer in the articles.** *{safe(shown)}*")
         if answer.related:
             lines.append("\n*Related passages, not an answer, are listed beside the chat.*")
+    elif answer.mode == "llm" and shown == answer.text:
+        lines.append(checked_markdown(answer))
     else:
         lines.append(linked(safe(shown)))
     return "\n".join(lines)
+
+
+def checked_markdown(answer) -> str:
+    """An LLM's answer, sentence by sentence: a supported one with its [n] links, an
+    unsupported one struck through and flagged; then who wrote it and how much held up."""
+    parts = []
+    for s in answer.sentences:
+        marks = "".join(f" [{n}]" for n in s.citations)
+        if s.supported:
+            parts.append(linked(safe(s.text + marks)))
+        else:
+            flag = "⚠️ *not supported by its sources*"
+            parts.append(f"~~{safe(s.text)}~~{linked(safe(marks))} {flag}")
+    held = sum(s.supported for s in answer.sentences)
+    footer = (
+        f"\n\n*Written by {safe(answer.model)}; {held} of {len(answer.sentences)} sentences "
+        "supported by the sentences they cite.*"
+    )
+    return " ".join(parts) + footer
 
 
 def linked(markdown: str) -> str:

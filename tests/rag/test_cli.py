@@ -15,8 +15,12 @@ def test_ask_json_shape(seed_store):
     )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert set(answer) == {"text", "citations", "abstained", "question", "query", "related"}
+    assert set(answer) == {
+        "text", "citations", "abstained", "question", "query", "related", "mode", "sentences",
+        "model", "note",
+    }  # fmt: skip
     assert answer["abstained"] is False
+    assert answer["mode"] == "extractive" and answer["sentences"] == [] and answer["note"] == ""
     citation = answer["citations"][0]
     fields = {"n", "article", "title", "quote", "start", "end", "score", "outlet", "date", "also"}
     assert set(citation) == fields

@@ -78,7 +78,9 @@ def test_a_missing_part_or_another_version_says_what_to_install(tmp_path):
         model_path("gpt-5", cache=tmp_path, env={})
 
 
-def test_a_users_own_gguf_is_used_as_it_is_and_anything_else_is_refused(cache, tmp_path):
+def test_a_users_own_gguf_is_used_as_it_is_and_anything_else_is_refused(
+    cache, tmp_path, monkeypatch, capsys
+):
     own = model_path(cache=cache, env={})
     assert model_path(env={"RAG_LLM_MODEL_PATH": str(own)}) == own
     with pytest.raises(ModelFileError, match="is not a file"):
@@ -87,3 +89,7 @@ def test_a_users_own_gguf_is_used_as_it_is_and_anything_else_is_refused(cache, t
     text.write_text("not a model")
     with pytest.raises(ModelFileError, match="is not a GGUF file"):
         model_path(env={"RAG_LLM_MODEL_PATH": str(text)})
+    monkeypatch.setenv("RAG_LLM_MODEL_PATH", str(text))
+    assert main(["llm", "path"]) == 2  # the CLI: one line, exit code 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("rag llm: RAG_LLM_MODEL_PATH=") and "\n" not in error

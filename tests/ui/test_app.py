@@ -143,3 +143,19 @@ def test_library_without_a_folder_says_it_is_read_only(hostile_store):
     assert "The library is read-only" in shown and "Delete the article" not in shown
     writable = str(build(settings, library=hostile_store.parent / "articles").config)
     assert "Delete the article" in writable and "Re-index the folder" in writable
+
+
+def test_answer_endpoint_with_the_local_model_carries_each_sentences_check(client):
+    answer = client.predict(QUESTION, None, "local", api_name="/answer")
+    assert answer["mode"] == "llm" and answer["model"].startswith("qwen2.5-coder-0.5b")
+    assert answer["sentences"] and all(
+        set(s) == {"text", "citations", "support", "supported"} for s in answer["sentences"]
+    )
+
+
+def test_chat_written_by_the_local_model_says_who_wrote_it_and_what_held_up(client):
+    chat, sources, _, _ = client.predict(QUESTION, [], [], "", "", [], 8, "local", api_name="/ask")
+    reply = message_text(chat[1])
+    assert r"Written by qwen2.5\-coder\-0.5b" in reply  # Markdown-escaped
+    assert "1 of 1 sentences supported by the sentences they cite" in reply
+    assert r"\[1\]" in reply and '<mark class="cited">' in sources

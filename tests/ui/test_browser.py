@@ -245,3 +245,18 @@ def test_chats_answer_while_a_large_upload_is_ingested(browser, library_server, 
         assert page.dialogs == [] and page.outside == []
     finally:
         page.close()
+
+
+def test_an_answer_written_by_the_local_model_streams_in_and_is_checked(page):
+    page.get_by_label("Local model (in-process)").check()
+    page.fill("#question textarea", "What did Hussein say about mediation?")
+    page.press("#question textarea", "Enter")
+    page.wait_for_function(
+        "(() => { const chat = document.querySelector('#chat');"
+        " return chat && chat.innerText.includes('Written by'); })()",
+        timeout=120_000,
+    )
+    chat = page.inner_text("#chat")
+    assert "supported by the sentences they cite" in chat and "[1]" in chat
+    assert "previous mediation" in page.inner_text("#sources")
+    assert page.dialogs == [] and page.outside == []
