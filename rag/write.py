@@ -6,7 +6,8 @@ numbered with its article's title, outlet and date, and is asked for short sente
 with the numbers it rests on, or a fixed reply when the sentences do not answer. Its reply is
 split into sentences; a number that points at no sentence is dropped; a sentence left without a
 number gets the candidate that supports it best, when one does; each sentence is scored against
-the sentences it cites by the eval suite's support scorer (`evals.support`). A sentence under
+the sentences it cites by the eval suite's support scorer (`evals.support`); of several numbers,
+those that support it alone are kept, when any does. A sentence under
 SUPPORTED is shown flagged, never as sourced; when none is supported, or the model says the
 sentences do not answer, the extractive answer is given instead and says why.
 """
@@ -30,12 +31,16 @@ NO_ANSWER = "NOT IN THE SOURCES"
 THRESHOLD = 2.1e-06
 SUPPORTED = 0.5
 FLAG = "[unsupported]"
+FROM = "(from:"
 SYSTEM = (
     "You answer questions about news articles using only the numbered sentences you are given. "
     "Write one to three short sentences. End every sentence with the numbers of the sentences "
     "it rests on, like [1] or [2][3]. Keep to the sentences' own words, and use no fact, name or "
     "number that they do not state. If the sentences do not answer the question, reply only: "
-    f"{NO_ANSWER}"
+    f"{NO_ANSWER}\n\nExample.\nSentences:\n[1] The firm said profits rose 5% to $2bn in 2004.\n"
+    "    (from: Firm's profits rise, Daily News, 2005-02-01)\n[2] Shares fell 1% on Monday.\n"
+    "    (from: Markets, Daily News, 2005-02-01)\nQuestion: How much did the firm's profits "
+    "rise?\nAnswer: The firm's profits rose 5% to $2bn in 2004 [1]."
 )
 _MARKERS = re.compile(r"\s*\[(\d+)\]")
 _LEADING = re.compile(r"^(?:\s*\[\d+\])+")
@@ -44,8 +49,10 @@ SupportBatch = Callable[[Sequence[tuple[str, Sequence[str]]]], list[float]]
 
 
 def source_line(n: int, source: Citation) -> str:
+    """A numbered sentence, then the article it is from (a small model given the title first
+    answered with the title)."""
     about = ", ".join(part for part in (source.title, source.outlet, source.date) if part)
-    return f"[{n}] ({about}) {' '.join(source.quote.split())}"
+    return f"[{n}] {' '.join(source.quote.split())}\n    {FROM} {about})"
 
 
 def messages(question: str, sources: Sequence[Citation]) -> list[tuple[str, str]]:
@@ -66,6 +73,8 @@ def sentences_of(reply: str) -> list[tuple[str, list[int]]]:
     pieces = [reply[a:b] for a, b in sentence_spans(reply)]
     result: list[tuple[str, list[int]]] = []
     for piece in pieces:
+        if piece.startswith(FROM):  # the prompt's own "(from: title ...)" repeated: not an answer
+            continue
         lead = _LEADING.match(piece)
         if lead and result:  # "[1]" split off the sentence it closes
             text, numbers = result[-1]
@@ -74,16 +83,21 @@ def sentences_of(reply: str) -> list[tuple[str, list[int]]]:
         numbers = [int(n) for n in _MARKERS.findall(piece)]
         text = " ".join(_MARKERS.sub("", piece).split())
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
-        if text.strip(" .") or numbers:
-            result.append((text, numbers))
-    return [(text, numbers) for text, numbers in result if text.strip(" .")]
+        result.append((text, numbers))
+    from evals.support import tokens  # the scorer's words: a piece without any is no sentence
+
+    return [(text, numbers) for text, numbers in result if tokens(text)]
 
 
 def verify(
-    reply: str, sources: Sequence[Citation], support_batch: SupportBatch | None = None
+    reply: str,
+    sources: Sequence[Citation],
+    support_batch: SupportBatch | None = None,
+    question: str = "",
 ) -> list[Sentence]:
     """Each sentence of the reply with the source numbers it rests on (1-based, into sources)
-    and how well they support it."""
+    and how well they support it. A name the question or a cited article's title gives is no
+    missing fact (the model was shown both)."""
     if support_batch is None:
         from evals.support import support_batch
     parsed = sentences_of(reply)
@@ -96,8 +110,20 @@ def verify(
         for k, i in enumerate(bare):
             row = alone[k * len(quotes) : (k + 1) * len(quotes)]
             best = max(range(len(quotes)), key=row.__getitem__)
-            if row[best] >= SUPPORTED and not missing_facts(parsed[i][0], [quotes[best]]):
+            context = [question, sources[best].title]
+            if row[best] >= SUPPORTED and not missing_facts(parsed[i][0], [quotes[best]], context):
                 cited[i] = [best + 1]
+    # several numbers: those that support the sentence alone, when any does (a citation that
+    # supports nothing of it only sends the reader to the wrong sentence)
+    several = [(i, n) for i, numbers in enumerate(cited) if len(numbers) > 1 for n in numbers]
+    if several:
+        alone = shifted(support_batch([(parsed[i][0], [quotes[n - 1]]) for i, n in several]))
+        keep: dict[int, list[int]] = {}
+        for (i, n), score in zip(several, alone, strict=True):
+            if score >= SUPPORTED:
+                keep.setdefault(i, []).append(n)
+        for i, numbers in keep.items():
+            cited[i] = numbers
     pairs = zip(parsed, cited, strict=True)
     scores = shifted(
         support_batch([(text, [quotes[n - 1] for n in ns]) for (text, _), ns in pairs])
@@ -109,7 +135,11 @@ def verify(
             round(score, 3),
             bool(numbers)
             and score >= SUPPORTED
-            and not missing_facts(text, [quotes[n - 1] for n in numbers]),
+            and not missing_facts(
+                text,
+                [quotes[n - 1] for n in numbers],
+                [question, *(sources[n - 1].title for n in numbers)],
+            ),
         )
         for (text, _), numbers, score in zip(parsed, cited, scores, strict=True)
     ]
@@ -155,7 +185,7 @@ def written(
     when the reply declines or no sentence of it is supported."""
     if not reply.strip() or declined(reply):
         return fallback(extractive, f"{model} found no answer in the sentences it was given")
-    checked = verify(reply, sources, support_batch)
+    checked = verify(reply, sources, support_batch, extractive.question)
     if not any(s.supported for s in checked):
         why = f"no sentence {model} wrote was supported by the sentences it cited"
         return replace(fallback(extractive, why), sentences=checked, model=model)

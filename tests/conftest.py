@@ -21,6 +21,11 @@ def _isolated_env(monkeypatch, tmp_path):
         if name.startswith("RAG_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("RAG_LLM_LOCAL", SMALL_LLM)
+
+
+# The tests run the smaller packaged LLM (the default is the 1.5B): half the time, same code.
+SMALL_LLM = "qwen2.5-coder-0.5b"
 
 
 @pytest.fixture(scope="session")

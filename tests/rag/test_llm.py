@@ -22,8 +22,12 @@ from rag.llm import connect
 from rag.local_model import model_path
 from rag.retrieve import Filters
 from rag.write import FLAG, written
+from tests.conftest import SMALL_LLM
 
 QUESTION = "What did Hussein say about mediation?"
+# one the 0.5B model answers in the articles' words (on the mediation question it writes about
+# another of Hussein's sentences, and is rejected: see the scripted test for that path)
+WRITTEN = "What is Iraq ultimately aiming to do with the Iran-backed armed groups?"
 
 
 def free_port() -> int:
@@ -42,15 +46,16 @@ def check_resolves(answer, store):
 
 
 def test_the_local_model_writes_a_checked_answer_whose_citations_resolve(seed_store):
-    answer = ask(QUESTION, store=seed_store, llm="local")
-    assert answer.mode == "llm" and answer.model.startswith("qwen2.5-coder-0.5b")
+    answer = ask(WRITTEN, store=seed_store, llm="local")
+    assert answer.mode == "llm", answer.note
+    assert answer.model.startswith("qwen2.5-coder-0.5b")
     assert answer.sentences and any(s.supported for s in answer.sentences)
-    assert any("mediation between Saudi Arabia and Iran" in c.quote for c in answer.citations)
+    assert any("seeks to assimilate Iran-backed" in c.quote for c in answer.citations)
     check_resolves(answer, seed_store)
 
 
 def test_rag_ask_json_carries_the_mode_and_each_sentences_check(seed_store, capsys):
-    assert main(["ask", QUESTION, "--store", str(seed_store), "--llm", "local", "--json"]) == 0
+    assert main(["ask", WRITTEN, "--store", str(seed_store), "--llm", "local", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["mode"] == "llm" and shown["model"]
     assert {"text", "citations", "support", "supported"} <= set(shown["sentences"][0])
@@ -102,7 +107,7 @@ def llama_server(tmp_path_factory):
     port = free_port()
     log = (tmp_path_factory.mktemp("llama-server") / "log").open("w+")  # a pipe would fill
     server = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path()),
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path(SMALL_LLM)),
          "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2",
          "--model_alias", "qwen-0.5b"],
         stdout=log, stderr=subprocess.STDOUT,
@@ -134,10 +139,10 @@ def test_the_same_model_behind_an_openai_compatible_server_answers_through_its_u
     seed_store, llama_server, monkeypatch
 ):
     monkeypatch.setenv("RAG_LLM_MODEL", "qwen-0.5b")
-    answer = ask(QUESTION, store=seed_store, llm=llama_server)
+    answer = ask(WRITTEN, store=seed_store, llm=llama_server)
     assert answer.mode == "llm", answer.note
     assert answer.model == f"qwen-0.5b at {llama_server}"
-    assert any("mediation between Saudi Arabia and Iran" in c.quote for c in answer.citations)
+    assert any("seeks to assimilate Iran-backed" in c.quote for c in answer.citations)
     check_resolves(answer, seed_store)
 
 

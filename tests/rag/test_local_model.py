@@ -49,14 +49,14 @@ def test_rag_llm_path_assembles_the_published_file_and_prints_its_path_last(
 
 
 def test_a_changed_file_is_checked_again_and_made_anew(cache):
-    path = model_path(cache=cache, env={})
+    path = model_path(SMALL.name, cache=cache, env={})
     with open(path, "r+b") as f:  # same size, one byte different: only the sha256 tells
         f.seek(SIZE // 2)
         byte = f.read(1)
         f.seek(SIZE // 2)
         f.write(bytes([byte[0] ^ 0xFF]))
     assert sha256(path) != SHA256
-    assert model_path(cache=cache, env={}) == path
+    assert model_path(SMALL.name, cache=cache, env={}) == path
     assert sha256(path) == SHA256
 
 
@@ -81,7 +81,7 @@ def test_a_missing_part_or_another_version_says_what_to_install(tmp_path):
 def test_a_users_own_gguf_is_used_as_it_is_and_anything_else_is_refused(
     cache, tmp_path, monkeypatch, capsys
 ):
-    own = model_path(cache=cache, env={})
+    own = model_path(SMALL.name, cache=cache, env={})
     assert model_path(env={"RAG_LLM_MODEL_PATH": str(own)}) == own
     with pytest.raises(ModelFileError, match="is not a file"):
         model_path(env={"RAG_LLM_MODEL_PATH": str(tmp_path / "none.gguf")})

@@ -72,7 +72,8 @@ def test_the_answer_renumbers_what_it_cites_and_flags_what_is_unsupported():
     assert answer.mode == "llm" and answer.model == "test-model"
     assert [c.n for c in answer.citations] == [1, 2]
     assert [c.quote for c in answer.citations] == [GRAIN, MEDIATION]  # first cited, first
-    assert [s.citations for s in answer.sentences] == [[1], [2, 1], [2]]
+    # the second sentence's [2] (grain) supports nothing of it alone: dropped, [1] stays
+    assert [s.citations for s in answer.sentences] == [[1], [2], [2]]
     assert [s.supported for s in answer.sentences] == [True, True, False]
     assert answer.text.endswith(f"in 2019. [2] {FLAG}")
     assert answer.text.count(FLAG) == 1

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, SMALL_LLM
 
 XSS_ID = "xss.txt"
 XSS_QUESTION = "What did the harbour festival organisers announce about the lantern parade?"
@@ -62,6 +62,7 @@ def start_server(
     settings = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "GRADIO_"))}
     env.update(GRADIO_ANALYTICS_ENABLED="False", XDG_DATA_HOME=str(home), HOME=str(home))
+    env.update(RAG_LLM_LOCAL=SMALL_LLM)
     env.update(settings)
     process = subprocess.Popen(
         [sys.executable, "-m", "rag.cli", "serve", "--store", str(store), "--port", str(port),

@@ -6,6 +6,7 @@ from tests.ui.conftest import XSS_ID, XSS_QUESTION, start_server, stop
 from ui.app import message_text
 
 QUESTION = "What did Hussein say about mediation?"
+WRITTEN = "What is Iraq ultimately aiming to do with the Iran-backed armed groups?"  # see test_llm
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +147,7 @@ def test_library_without_a_folder_says_it_is_read_only(hostile_store):
 
 
 def test_answer_endpoint_with_the_local_model_carries_each_sentences_check(client):
-    answer = client.predict(QUESTION, None, "local", api_name="/answer")
+    answer = client.predict(WRITTEN, None, "local", api_name="/answer")
     assert answer["mode"] == "llm" and answer["model"].startswith("qwen2.5-coder-0.5b")
     assert answer["sentences"] and all(
         set(s) == {"text", "citations", "support", "supported"} for s in answer["sentences"]
@@ -154,8 +155,8 @@ def test_answer_endpoint_with_the_local_model_carries_each_sentences_check(clien
 
 
 def test_chat_written_by_the_local_model_says_who_wrote_it_and_what_held_up(client):
-    chat, sources, _, _ = client.predict(QUESTION, [], [], "", "", [], 8, "local", api_name="/ask")
+    chat, sources, _, _ = client.predict(WRITTEN, [], [], "", "", [], 8, "local", api_name="/ask")
     reply = message_text(chat[1])
     assert r"Written by qwen2.5\-coder\-0.5b" in reply  # Markdown-escaped
     assert "1 of 1 sentences supported by the sentences they cite" in reply
-    assert r"\[1\]" in reply and '<mark class="cited">' in sources
+    assert r"\[1\]" in reply and '<mark class="cited">' in sources and "assimilate" in sources
