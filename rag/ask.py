@@ -111,7 +111,8 @@ def ask(
     llm, name = connect(settings)
     try:
         reply = ""
-        for piece in write.stream(llm, question, sources):
+        # a follow-up is asked as retrieval understood it ("Why?" joined to the question before)
+        for piece in write.stream(llm, extractive.query or question, sources):
             reply += piece
             if on_token:
                 on_token(piece)

@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import urlparse
 
+from core.errors import SettingsError
 from core.settings import Settings
 
 CONTEXT = 2048  # tokens: the prompt (about 600 with 6 sources) and the reply fit with room
@@ -44,7 +45,13 @@ def connect(settings: Settings):
 @cache
 def _connect(mode, model, key, timeout, local, threads, cache_dir: Path):
     if mode == "local":
-        from llama_index.llms.llama_cpp import LlamaCPP
+        try:
+            from llama_index.llms.llama_cpp import LlamaCPP
+        except ImportError:
+            raise SettingsError(
+                "RAG_LLM=local needs llama-cpp-python and llama-index-llms-llama-cpp, which are "
+                "not installed; run `make install-llm` (or pip install -e '.[llm]')"
+            ) from None
 
         from rag.local_model import model_path
 

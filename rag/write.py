@@ -185,7 +185,7 @@ def written(
     when the reply declines or no sentence of it is supported."""
     if not reply.strip() or declined(reply):
         return fallback(extractive, f"{model} found no answer in the sentences it was given")
-    checked = verify(reply, sources, support_batch, extractive.question)
+    checked = verify(reply, sources, support_batch, extractive.query or extractive.question)
     if not any(s.supported for s in checked):
         why = f"no sentence {model} wrote was supported by the sentences it cited"
         return replace(fallback(extractive, why), sentences=checked, model=model)
