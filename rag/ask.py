@@ -125,21 +125,15 @@ def llm_sources(db: Store, evidence: Evidence, extractive: Answer, limit: int) -
     """The sentences an LLM is given: the extractive answer's citations, then the best other
     candidates, limit in all, each a Citation that resolves to its exact offsets."""
     sources = list(extractive.citations[:limit])
-    covered = {(c.article, c.start) for c in sources}
     spans = [(c.article, c.start, c.end) for c in sources]
     extra = [
         s.sentence
         for s in evidence.scored
-        if (s.sentence.article, s.sentence.start) not in covered
-        and not any(a == s.sentence.article and b <= s.sentence.start < e for a, b, e in spans)
+        if not any(a == s.sentence.article and b <= s.sentence.start < e for a, b, e in spans)
     ][: max(0, limit - len(sources))]
-    about = _sources(db, {r.article for r in extra})
-    for r in extra:
-        source = about.get(r.article, compose.Source())
-        sources.append(
-            Citation(0, r.article, source.title, r.text, r.start, r.end, 0.0, source.outlet,
-                     source.date)
-        )  # fmt: skip
+    found = [compose.Span(r.article, r.index, r.index, r.start, r.end, r.text, 0.0, r.speaker)
+             for r in extra]  # fmt: skip
+    sources += compose.citations(found, _sources(db, {r.article for r in extra}))
     return [replace(c, n=n) for n, c in enumerate(sources, start=1)]
 
 
