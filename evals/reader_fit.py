@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from evals.train_reader import SEED, WORK, _load, data_hash, training_pairs
-from rag.read import FOLDER, MAX_LENGTH, Calibration, chosen
+from rag.read import FOLDER, MAX_LENGTH, Calibration, Reader, chosen
 
 MOST_CITED = 2
 LIMIT = 4  # Settings.max_citations
@@ -27,6 +27,12 @@ LIMIT = 4  # Settings.max_citations
 
 def fold(mined: list[dict]) -> list[dict]:
     return [row for row in mined if row["calibration"]]
+
+
+def _candidates(row: dict) -> list[dict]:
+    """The candidates retrieval returned for a mined question (what the reader reads at run
+    time), without the gold sentences it missed and the other story's sentence."""
+    return [p for p in row["pairs"] if p["rank"] >= 0]
 
 
 def _torch_logits(model: Path, rows: list[dict]) -> list[np.ndarray]:
@@ -39,7 +45,7 @@ def _torch_logits(model: Path, rows: list[dict]) -> list[np.ndarray]:
     out = []
     with torch.no_grad():
         for row in rows:
-            texts = [p["text"] for p in row["pairs"] if p["rank"] >= 0]
+            texts = [p["text"] for p in _candidates(row)]
             if not texts:
                 out.append(np.zeros(0, np.float32))
                 continue
@@ -66,7 +72,7 @@ def figures(rows: list[dict], probabilities: list[np.ndarray], cal: Calibration)
     complete, abstained, false_abstained, cited = [], [], [], []
     items = _evidence()
     for row, p in zip(rows, probabilities, strict=True):
-        cands = [x for x in row["pairs"] if x["rank"] >= 0]
+        cands = _candidates(row)
         picks = chosen(list(p), cal, LIMIT)
         if row["answerable"]:
             said = {cands[i]["text"].split(" | ")[0] for i in picks}
@@ -104,7 +110,7 @@ def _search(rows, logits, weights) -> tuple[Calibration, dict]:
 
 
 def _priors(row: dict) -> np.ndarray:
-    return np.array([p["prior"] for p in row["pairs"] if p["rank"] >= 0], np.float32)
+    return np.array([p["prior"] for p in _candidates(row)], np.float32)
 
 
 def _regression(rows, logits) -> tuple[float, float, float]:
@@ -115,7 +121,7 @@ def _regression(rows, logits) -> tuple[float, float, float]:
     )
     y = np.concatenate(
         [
-            [p["label"] for p in r["pairs"] if p["rank"] >= 0]
+            [p["label"] for p in _candidates(r)]
             for r, lo in zip(rows, logits, strict=True)
             if len(lo)
         ]
@@ -131,7 +137,7 @@ def calibrate(mined_path: Path, model: Path) -> dict:
     cal, f = _search(rows, logits, weights)
     from sklearn.metrics import roc_auc_score
 
-    labels = np.concatenate([[p["label"] for p in r["pairs"] if p["rank"] >= 0] for r in rows])
+    labels = np.concatenate([[p["label"] for p in _candidates(r)] for r in rows])
     flat = np.concatenate(logits)
     priors = np.concatenate([_priors(r) for r in rows])
     report = {
@@ -151,7 +157,6 @@ def calibrate(mined_path: Path, model: Path) -> dict:
 def export(mined_path: Path, model: Path) -> None:
     """ONNX (int8 when the fold's figures are the same) into rag/reader/, with the tokenizer,
     calibration and model card."""
-    import onnxruntime  # noqa: F401
     import torch
     import transformers
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -193,8 +198,6 @@ def export(mined_path: Path, model: Path) -> None:
     rows = fold(_load(mined_path))
     results = {}
     for name, path in (("fp32", fp32), ("int8", int8)):
-        from rag.read import Reader
-
         staging = WORK / f"staging-{name}"
         staging.mkdir(exist_ok=True)
         shutil.copy(path, staging / "model.onnx")
@@ -203,7 +206,7 @@ def export(mined_path: Path, model: Path) -> None:
         r = Reader(staging, threads=2)
         probs = []
         for row in rows:
-            texts = [p["text"] for p in row["pairs"] if p["rank"] >= 0]
+            texts = [p["text"] for p in _candidates(row)]
             probs.append(cal.probability(r.logits(row["query"], texts), _priors(row)))
         results[name] = figures(rows, probs, cal)
         print(name, results[name], flush=True)

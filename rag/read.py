@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +65,8 @@ class Calibration:
 
 
 class Reader:
-    """The shipped cross-encoder (ONNX Runtime) and its calibration."""
+    """An exported cross-encoder (ONNX Runtime) and its calibration, from a folder that
+    `make train` writes (rag/reader/)."""
 
     def __init__(self, folder: Path = FOLDER, threads: int = 1):
         self.folder = folder
@@ -107,18 +108,6 @@ class Reader:
             "token_type_ids": np.array([e.type_ids for e in encoded], np.int64),
         }
         return self._session.run(None, feeds)[0].reshape(-1)
-
-    def probabilities(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
-        """How likely each candidate sentence answers the question (calibrated)."""
-        logits = self.logits(question, [candidate_text(c) for c in candidates])
-        priors = np.array([c.prior for c in candidates], np.float32)
-        return self.calibration.probability(logits, priors)
-
-
-@cache
-def reader(threads: int = 1) -> Reader:
-    """The shipped reader, loaded once per process."""
-    return Reader(FOLDER, threads)
 
 
 def chosen(probabilities: Sequence[float], calibration: Calibration, limit: int) -> list[int]:

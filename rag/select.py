@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from index.lexical import terms
 from index.store import SentenceRecord
+from rag.retrieve import lexical_scores
 
 
 @dataclass(frozen=True)
@@ -56,26 +56,6 @@ class Pick:
 
     chosen: Scored
     also: tuple[Scored, ...] = field(default=())
-
-
-def lexical_scores(
-    query_terms: Sequence[str], sentences: Sequence[str], idf: Callable[[str], float] | None = None
-) -> list[float]:
-    """Share of the query's IDF weight that each sentence contains.
-
-    IDF is the corpus's when given (the store's BM25 statistics), else over these sentences.
-    """
-    unique = set(query_terms)
-    if not unique or not sentences:
-        return [0.0] * len(sentences)
-    bags = [set(terms(s)) for s in sentences]
-    if idf is None:
-        n = len(bags)
-        weight = {t: math.log(1 + (n + 1) / (1 + sum(t in bag for bag in bags))) for t in unique}
-    else:
-        weight = {t: idf(t) for t in unique}
-    total = sum(weight.values()) or 1.0
-    return [sum(weight[t] for t in unique if t in bag) / total for bag in bags]
 
 
 def score(
