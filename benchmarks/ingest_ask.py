@@ -165,6 +165,7 @@ def measure(name: str, folder: Path, store: Path, questions: list[dict], repeats
             latencies.append((time.perf_counter() - began) * 1000)
             abstained += answer.abstained
     latencies.sort()
+    bare_reader, reading = _reader_times(store, questions)
     ingested = len(report.added) + len(report.updated)
     return {
         "corpus": name,
@@ -184,10 +185,39 @@ def measure(name: str, folder: Path, store: Path, questions: list[dict], repeats
         "ask_p50_ms": round(statistics.median(latencies), 1),
         "ask_p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
         "asks": len(latencies),
+        # the cross-encoder alone on each question's candidates, and the whole read step
+        "cross_encoder_p50_ms": bare_reader,
+        "read_p50_ms": reading,
         "abstained": round(abstained / len(latencies), 2),
         "ingest_rss_mb": round(ingest_rss_mb),  # before the bare encoder and the asks
         "store_mb": round(sum(f.stat().st_size for f in store.rglob("*") if f.is_file()) / 1e6),
     }
+
+
+def _reader_times(store: Path, questions: list[dict]) -> tuple[float | None, float]:
+    """p50 ms of the bare cross-encoder on each question's candidates (None when the shipped
+    reader has none), and of the whole read step (features, both small models, the choice)."""
+    from core.settings import Settings
+    from rag import read, retrieve
+    from rag.ask import open_store
+    from rag.understand import resolve
+
+    settings, reader = Settings.from_env(), read.reader()
+    db = open_store(store)
+    bare, whole = [], []
+    for item in questions:
+        query = resolve(item["question"], item.get("history"))
+        found = retrieve.find(db, query, settings)
+        if reader.uses_logit:
+            texts = [read.candidate_text(c) for c in found.candidates]
+            began = time.perf_counter()
+            reader.logits(query.text, texts)
+            bare.append((time.perf_counter() - began) * 1000)
+        began = time.perf_counter()
+        read.read(query, found, reader, settings.max_citations)
+        whole.append((time.perf_counter() - began) * 1000)
+    p50 = lambda v: round(statistics.median(v), 1) if v else None  # noqa: E731
+    return p50(bare), p50(whole)
 
 
 def product_rate(encoder, seconds: float = 1.0) -> float:

@@ -31,9 +31,9 @@ def evaluate(
         A per-question row (plain JSON values) with every per-question metric and its failures.
     """
     from core.settings import Settings
-    from rag import ask
-    from rag.ask import gather, open_store
-    from rag.retrieve import Filters
+    from rag import ask, read, retrieve
+    from rag.ask import open_store
+    from rag.understand import resolve
 
     question, history = item["question"], item.get("history")
     first: list[float] = []
@@ -46,8 +46,9 @@ def evaluate(
     reply = ask(question, history=history, store=store, llm=llm, on_token=token)
     ms = (time.perf_counter() - began) * 1000
     settings = Settings.from_env().with_store(store)
-    found = gather(open_store(settings.store, settings.chroma_url), question, history, settings,
-                   Filters())  # fmt: skip
+    db = open_store(settings.store, settings.chroma_url)
+    query = resolve(question, history)  # the reader's ranking of the candidates, as ask() has it
+    found = read.read(query, retrieve.find(db, query, settings), read.reader(), 1)
     ranked = [(s.sentence.article, s.sentence.text) for s in found.scored]
     gold = [[(article_id(a["article"]), a["sentence"]) for a in need] for need in item["evidence"]]
     ranks = metrics.gold_ranks(ranked, gold)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from index.speakers import ROLES, VERBS
-from index.store import SentenceRecord
+from index.store import SentenceRecord, Store
 from rag.answer import Answer, Citation
-from rag.select import Pick, Scored
+from rag.read import Pick, Reading, Scored
+from rag.retrieve import Found
+from rag.understand import Query
 
 NOT_COVERED = "The articles don't cover this."
 RELATED = " The closest passages are listed as related, not as an answer."
@@ -40,6 +42,35 @@ class Span:
     score: float
     speaker: str
     also: tuple[str, ...] = ()
+
+
+def reply(db: Store, query: Query, found: Found, reading: Reading) -> Answer:
+    """The answer to query from the reader's picks: cited spans of article text, or an
+    abstention that says why and lists the closest sentences as related."""
+    by_position = {(r.article, r.index): r for r in found.pool}
+    for pick in reading.picks:  # a quotation left open runs on in sentences not retrieved
+        record = pick.chosen.sentence
+        if open_quotes(record.text):
+            for near in db.sentences_between(record.article, record.index - 3, record.index + 3):
+                by_position.setdefault((near.article, near.index), near)
+    cited = spans(reading.picks, by_position)
+    involved = {s.article for s in cited} | {a for s in cited for a in s.also}
+    involved |= {s.sentence.article for s in reading.scored[:3]}
+    shown = sources(db, involved)
+    near = [] if cited else related(reading.scored, shown)
+    reason = found.missing or NOT_COVERED
+    if found.speaker and not found.missing:
+        reason = f"The articles quote {found.speaker}, but not on {query.topic.rstrip('?.! ')}."
+    question = query.question or query.text
+    return answer(question, query.text, cited, shown, near, reason)
+
+
+def sources(db: Store, article_ids: Iterable[str]) -> dict[str, Source]:
+    """What each article's citations show of it: title, outlet and date."""
+    return {
+        article.id: Source(article.title, article.outlet, article.date)
+        for article in db.articles_by_id(sorted(set(article_ids)))
+    }
 
 
 def open_quotes(text: str) -> int:

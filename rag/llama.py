@@ -4,12 +4,14 @@ from rag.llama import NewsRetriever, CitedQueryEngine
 nodes = NewsRetriever(store="~/news-store").retrieve("What did Hussein say about mediation?")
 response = CitedQueryEngine(store="~/news-store").query("What did Hussein say about mediation?")
 response.source_nodes  # one node per cited sentence, numbered as in response.response
+ReaderPostprocessor(top_n=3)  # the reader's cross-encoder, to rerank any llama-index nodes
 """
 
 from __future__ import annotations
 
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.response.schema import Response
+from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.query_engine import CustomQueryEngine
 from llama_index.core.schema import (
     NodeRelationship,
@@ -20,7 +22,7 @@ from llama_index.core.schema import (
 )
 
 from core.settings import Settings
-from rag import retrieve
+from rag import read, retrieve
 from rag.answer import Citation
 from rag.ask import ask, open_store
 
@@ -93,3 +95,33 @@ class CitedQueryEngine(CustomQueryEngine):
             metadata={"abstained": answer.abstained, "query": answer.query,
                       "related": [citation_node(c) for c in answer.related]},
         )  # fmt: skip
+
+
+class ReaderPostprocessor(BaseNodePostprocessor):
+    """The reader's cross-encoder (rag/read.py) as a llama-index node postprocessor: nodes
+    reranked by how well their text answers the query, the `top_n` best kept, each node's score
+    the cross-encoder's logit.
+
+    from rag.llama import ReaderPostprocessor
+    engine = index.as_query_engine(node_postprocessors=[ReaderPostprocessor(top_n=3)])
+    """
+
+    top_n: int = 5
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "NewsRagReaderPostprocessor"
+
+    def _postprocess_nodes(
+        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
+    ) -> list[NodeWithScore]:
+        if query_bundle is None:
+            raise ValueError("the reader needs the query to rerank nodes; none was given")
+        if not nodes:
+            return []
+        texts = [n.node.get_content() for n in nodes]
+        logits = read.reader().logits(query_bundle.query_str, texts)
+        scored = [
+            NodeWithScore(node=n.node, score=float(x)) for n, x in zip(nodes, logits, strict=True)
+        ]
+        return sorted(scored, key=lambda n: -n.score)[: self.top_n]

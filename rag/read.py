@@ -1,33 +1,42 @@
-"""The reader: a cross-encoder trained here (evals/train_reader.py, `make train`) that scores how
-well each candidate sentence answers the question, and the calibrated choice of the sentences that
-answer, or of none.
+"""Read: which of the retrieved candidate sentences answer the question, or that none does.
 
-Not yet used by `ask()`: the model trained so far reads worse than the selection it would replace
-(on its calibration fold its logit ranks candidates with a pair ROC-AUC of 0.666, retrieval's own
-prior 0.699), so `make train` writes it to rag/reader/ for measurement, and `ask()` keeps
-`rag.select`.
+Two small models trained here on the training questions (evals/datasets/train/, BBC articles 301
+and above; `make train`, evals/train_reader.py and evals/reader_fit.py) decide:
 
-The model reads the question against the candidate sentence followed by its article's title and
-the sentences either side of it. Its logit and retrieval's prior become a probability through a
-logistic regression fitted on a calibration fold of the training questions (never the dev or test
-sets); the thresholds that select and abstain were chosen on the same fold. Both are in
-rag/reader/calibration.json, the figures in rag/reader/MODEL_CARD.md.
+1. the **sentence model** gives each candidate the probability that it is gold evidence, from
+   the cross-encoder's logit (MiniLM reading the question against the sentence, its article's
+   title and its neighbours) and what retrieval knows of it (`FEATURES`);
+2. the **question model** gives the probability that the question is answered at all, from the
+   sentence model's probabilities and the best candidates' features (`QUESTION_FEATURES`).
+
+The answer abstains when the question model is below `answer`; else it cites the best candidate
+and those that reach `keep` and `relative` of the best's probability, `limit` at most. All three
+thresholds were chosen on a calibration fold of the training questions (one training article in
+five, never trained on); the dev sets and the held-out test set were never fitted on. The
+weights and thresholds are in rag/reader/reader.json, the figures in rag/reader/MODEL_CARD.md.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from rag.retrieve import Candidate
+from index.lexical import terms
+from index.store import SentenceRecord
+from rag.retrieve import Candidate, Found, lexical_scores
+from rag.understand import Query, expects, fits
 
-MAX_LENGTH = 128  # word pieces of (question, candidate with its context) the reader reads
+# Word pieces of (question, candidate with its context) the reader reads: the cross-encoder was
+# trained on 128, and reads 96 at run time (the neighbours cut shorter), 110 ms instead of 152
+# for 20 candidates on 2 threads here.
+MAX_LENGTH = 96
 FOLDER = Path(__file__).resolve().parent / "reader"
+NEAR_DUPLICATE = 0.90  # cosine above which two articles' sentences report the same thing
 
 
 def join_context(sentence: str, title: str, before: str, after: str) -> str:
@@ -40,42 +49,195 @@ def candidate_text(candidate: Candidate) -> str:
     return join_context(candidate.sentence.text, candidate.title, candidate.before, candidate.after)
 
 
+# What the reader knows of each candidate besides the cross-encoder's logit, in this order.
+FEATURES = (
+    "dense",  # the sentence's vector against the question's
+    "lexical",  # share of the question's IDF-weighted words it holds
+    "topic_lexical",  # ... of the words of what is asked (without speaker or scene)
+    "topic_dense",  # the sentence's vector against what is asked
+    "gap",  # its first-stage score less the best candidate's
+    "rank",  # log(1 + its place in the first stage's order)
+    "lead_article",  # 1 when it is in the best candidate's article
+    "article_gap",  # its article's best first-stage score less the best candidate's
+    "article_share",  # share of the candidates that are of its article
+    "around",  # the best dense score of the sentences either side of it
+    "said",  # 1 when it is a sentence of the speaker the question asks about
+    "fits",  # 1 when it holds the kind of answer wanted (a sum, number, date, name), -1 when
+    # the question wants one and it holds none, 0 when the question wants none
+    "quoted",  # 1 when it holds a quotation mark
+    "words",  # log of its length in words
+    "position",  # its place in its article, capped at 20, over 20
+)
+
+
+def features(query: Query, found: Found) -> np.ndarray:
+    """One row of FEATURES per candidate of found (float32, candidates x features)."""
+    cands = found.candidates
+    if not cands:
+        return np.zeros((0, len(FEATURES)), np.float32)
+    texts = [c.sentence.text for c in cands]
+    vectors = np.stack([c.sentence.vector for c in cands])
+    dense = vectors @ found.vector if found.vector is not None else np.zeros(len(cands))
+    lexical = lexical_scores(terms(query.text), texts, found.idf)
+    topic = lexical_scores(terms(query.topic), texts, found.idf)
+    asked = vectors @ found.topic_vector if found.topic_vector is not None else dense
+    priors = np.array([c.prior for c in cands])
+    best = float(priors.max())
+    lead = cands[int(priors.argmax())].sentence.article
+    by_article: dict[str, list[float]] = {}
+    for c in cands:
+        by_article.setdefault(c.sentence.article, []).append(c.prior)
+    near = {(r.article, r.index): r.vector for r in found.pool}
+    kind = expects(query.text)
+    rows = []
+    for i, c in enumerate(cands):
+        s = c.sentence
+        around = [near[(s.article, s.index + d)] @ found.vector for d in (-1, 1)
+                  if (s.article, s.index + d) in near and found.vector is not None]  # fmt: skip
+        fit = 0.0 if not kind else (1.0 if fits(s.text, kind, query.text) else -1.0)
+        rows.append((
+            float(dense[i]), lexical[i], topic[i], float(asked[i]), c.prior - best, np.log1p(i),
+            float(s.article == lead), max(by_article[s.article]) - best,
+            len(by_article[s.article]) / len(cands), float(max(around, default=0.0)),
+            float((s.article, s.index) in found.said), fit,
+            float(any(q in s.text for q in '"“”')), np.log(max(1, len(s.text.split()))),
+            min(s.index, 20) / 20,
+        ))  # fmt: skip
+    return np.array(rows, np.float32)
+
+
+# What the question model knows, in this order (p: the sentence model's probabilities).
+QUESTION_FEATURES = (
+    "p1", "p2", "p3",  # the three best probabilities
+    "p_top5",  # the sum of the five best
+    "p_drop",  # the best less the fifth best
+    "dense", "lexical", "topic_lexical", "topic_dense",  # the best of each among the candidates
+    "lead_fits",  # the best candidate's "fits" (see FEATURES)
+    "wants_kind",  # 1 when the question wants a sum, number, date or name
+    "said",  # 1 when the candidates hold sentences of the speaker asked about
+    "candidates",  # how many candidates, over 20
+    "logit1", "logit_gap",  # the cross-encoder's best logit, and its lead over the second
+)  # fmt: skip
+
+
+def question_features(table: np.ndarray, p: np.ndarray, logits=None) -> np.ndarray:
+    """The QUESTION_FEATURES of one question, from its candidates' FEATURES, probabilities and
+    cross-encoder logits (zeros without a cross-encoder)."""
+    if not len(p):
+        return np.zeros(len(QUESTION_FEATURES), np.float32)
+    top = np.sort(logits)[::-1] if logits is not None and len(logits) else np.zeros(2)
+    gap = float(top[0] - top[1]) if len(top) > 1 else 0.0
+    s = np.sort(p)[::-1]
+    at = lambda i: float(s[i]) if len(s) > i else 0.0  # noqa: E731
+    fit = FEATURES.index("fits")
+    return np.array([
+        at(0), at(1), at(2), float(s[:5].sum()), at(0) - at(4),
+        table[:, 0].max(), table[:, 1].max(), table[:, 2].max(), table[:, 3].max(),
+        table[int(np.argmax(p)), fit], float((table[:, fit] != 0).any()),
+        table[:, FEATURES.index("said")].max(), len(p) / 20, float(top[0]), gap,
+    ], np.float32)  # fmt: skip
+
+
 @dataclass(frozen=True)
-class Calibration:
-    """From the cross-encoder's logit and retrieval's prior to a probability, and the
-    thresholds on it (fitted by evals/reader_fit.py).
+class Net:
+    """A small feed-forward network (ReLU between layers, a sigmoid at the end) on standardised
+    inputs: a logistic regression when it has one layer. Stored as JSON, run with NumPy."""
 
-    Attributes:
-        logit, prior, bias: the logistic regression's weights.
-        answer: the best candidate must reach this probability, else the answer abstains.
-        keep: other candidates are cited from this probability ...
-        relative: ... and from this share of the best candidate's.
-    """
+    mean: np.ndarray
+    scale: np.ndarray
+    layers: tuple[tuple[np.ndarray, np.ndarray], ...]
 
-    logit: float
-    prior: float
-    bias: float
+    @classmethod
+    def from_json(cls, values: dict) -> Net:
+        layers = tuple(
+            (np.array(w, np.float32), np.array(b, np.float32)) for w, b in values["layers"]
+        )
+        return cls(
+            np.array(values["mean"], np.float32), np.array(values["scale"], np.float32), layers
+        )
+
+    def to_json(self) -> dict:
+        return {"mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "layers": [(w.tolist(), b.tolist()) for w, b in self.layers]}  # fmt: skip
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        h = (np.atleast_2d(x) - self.mean) / self.scale
+        for n, (w, b) in enumerate(self.layers):
+            h = h @ w + b
+            if n < len(self.layers) - 1:
+                h = np.maximum(h, 0.0)
+        return 1.0 / (1.0 + np.exp(-h.reshape(-1)))
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """answer: the question model must reach it, else the answer abstains; keep, relative: the
+    candidates cited besides the best reach this probability and this share of the best's."""
+
     answer: float
     keep: float
     relative: float
 
-    def probability(self, logits: np.ndarray, priors: np.ndarray) -> np.ndarray:
-        z = self.logit * logits + self.prior * priors + self.bias
-        return 1.0 / (1.0 + np.exp(-z))
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate sentence and the reader's probability that it answers."""
+
+    sentence: SentenceRecord
+    score: float
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A sentence that answers, and the same statement in other articles ("also reported")."""
+
+    chosen: Scored
+    also: tuple[Scored, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader made of a question's candidates.
+
+    Attributes:
+        picks: the sentences that answer, best first; none when the answer abstains.
+        scored: every candidate with its probability, best first.
+        answerable: the question model's probability that the articles answer it.
+    """
+
+    picks: list[Pick]
+    scored: list[Scored]
+    answerable: float
 
 
 class Reader:
-    """An exported cross-encoder (ONNX Runtime) and its calibration, from a folder that
-    `make train` writes (rag/reader/)."""
+    """The trained reader in a folder that `make train` writes (rag/reader/): reader.json (the
+    sentence and question models, thresholds) and, when the sentence model uses its logit, the
+    cross-encoder as ONNX (model.onnx, tokenizer.json)."""
 
     def __init__(self, folder: Path = FOLDER, threads: int = 1):
         self.folder = folder
         self.threads = threads
 
     @cached_property
-    def calibration(self) -> Calibration:
-        values = json.loads((self.folder / "calibration.json").read_text(encoding="utf-8"))
-        return Calibration(**{k: values[k] for k in Calibration.__dataclass_fields__})
+    def _saved(self) -> dict:
+        return json.loads((self.folder / "reader.json").read_text(encoding="utf-8"))
+
+    @cached_property
+    def sentence_model(self) -> Net:
+        return Net.from_json(self._saved["sentence_model"])
+
+    @cached_property
+    def question_model(self) -> Net:
+        return Net.from_json(self._saved["question_model"])
+
+    @cached_property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(**self._saved["thresholds"])
+
+    @property
+    def uses_logit(self) -> bool:
+        return bool(self._saved.get("logit"))
 
     @cached_property
     def _tokenizer(self):
@@ -109,13 +271,61 @@ class Reader:
         }
         return self._session.run(None, feeds)[0].reshape(-1)
 
+    def probabilities(self, query: Query, found: Found) -> tuple[np.ndarray, float]:
+        """Each candidate's probability of answering, and the question's of being answered."""
+        table = features(query, found)
+        if not len(table):
+            return np.zeros(0, np.float32), 0.0
+        x, logits = table, None
+        if self.uses_logit:
+            logits = self.logits(query.text, [candidate_text(c) for c in found.candidates])
+            x = np.concatenate([table, logits[:, None]], axis=1)
+        p = self.sentence_model(x)
+        return p, float(self.question_model(question_features(table, p, logits))[0])
 
-def chosen(probabilities: Sequence[float], calibration: Calibration, limit: int) -> list[int]:
-    """The positions of the candidates that answer, best first: none when the best is below
-    `calibration.answer`; else it and the others that reach `keep` and `relative` of it."""
-    order = sorted(range(len(probabilities)), key=lambda i: -probabilities[i])
-    if not order or probabilities[order[0]] < calibration.answer:
+
+@lru_cache(maxsize=1)
+def reader() -> Reader:
+    """The shipped reader (rag/reader/), loaded once per process. It runs on 2 threads: on 20
+    candidates ONNX Runtime takes 159 ms on 2 threads against 293 ms on 1 (at 128 word pieces;
+    unlike a one-sentence query, a batch this size gains from the second core)."""
+    return Reader(FOLDER, threads=2)
+
+
+def read(query: Query, found: Found, reader: Reader, limit: int) -> Reading:
+    """The candidates that answer the query, best first, at most limit statements; none when
+    the articles cannot answer (`found.missing`) or the reader says they do not."""
+    p, answerable = reader.probabilities(query, found)
+    scored = sorted(
+        (Scored(c.sentence, float(x)) for c, x in zip(found.candidates, p, strict=True)),
+        key=lambda s: -s.score,
+    )
+    if found.missing:
+        return Reading([], scored, 0.0)
+    chosen = choose([s.score for s in scored], answerable, reader.thresholds)
+    picks: list[Pick] = []
+    for candidate in (scored[i] for i in chosen):
+        twin = next((n for n, p in enumerate(picks) if _repeats(candidate, p.chosen)), None)
+        if twin is not None:  # another article reports what a chosen sentence does
+            picks[twin] = Pick(picks[twin].chosen, picks[twin].also + (candidate,))
+        elif len(picks) < limit:
+            picks.append(Pick(candidate))
+    return Reading(picks, scored, answerable)
+
+
+def choose(ordered: Sequence[float], answerable: float, thresholds: Thresholds) -> list[int]:
+    """The positions, in ordered (probabilities, best first), of the candidates to cite: none
+    when answerable is below `thresholds.answer`; else the best and those that reach `keep`
+    and `relative` of the best."""
+    if not ordered or answerable < thresholds.answer:
         return []
-    best = probabilities[order[0]]
-    floor = max(calibration.keep, calibration.relative * best)
-    return [i for i in order if probabilities[i] >= floor or i == order[0]][:limit]
+    floor = max(thresholds.keep, thresholds.relative * ordered[0])
+    return [0] + [i for i in range(1, len(ordered)) if ordered[i] >= floor]
+
+
+def _repeats(candidate: Scored, chosen: Scored) -> bool:
+    """Whether candidate reports what chosen does, in another article. Sentences of one article
+    are not compared: their vectors share the passage's context ("late chunking"), so
+    neighbours that say different things score as near duplicates."""
+    a, b = candidate.sentence, chosen.sentence
+    return a.article != b.article and float(a.vector @ b.vector) > NEAR_DUPLICATE

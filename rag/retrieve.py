@@ -17,7 +17,7 @@ from index.lexical import LexicalIndex, terms
 from index.records import Article
 from index.speakers import ROLES, clean_name, split_title
 from index.store import PassageHit, SentenceRecord, Store, day_number
-from rag.understand import Query
+from rag.understand import Query, entities
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
 DEPTH = 20  # candidates each retriever hands to fusion
@@ -139,11 +139,23 @@ class Found:
         candidates: the sentences the reader scores, best first by prior.
         pool: every retrieved sentence record, for merging neighbours into spans.
         speaker: the person the question asks about, as the store names them, or "".
+        vector: the query's embedding.
+        topic_vector: the embedding of what is asked (`Query.topic`), the same when it is the
+            whole query.
+        said: the (article, index) of the candidates that are the asked-about speaker's.
+        idf: the store's inverse document frequency of a term, when it has a BM25 index.
+        missing: why the articles cannot answer (a person they name but never quote, a name
+            they never use), or "".
     """
 
     candidates: list[Candidate]
     pool: list[SentenceRecord]
     speaker: str = ""
+    vector: np.ndarray | None = None
+    topic_vector: np.ndarray | None = None
+    said: frozenset[tuple[str, int]] = frozenset()
+    idf: Callable[[str], float] | None = None
+    missing: str = ""
 
 
 def find(db: Store, query: Query, settings: Settings, filters: Filters | None = None) -> Found:
@@ -154,8 +166,8 @@ def find(db: Store, query: Query, settings: Settings, filters: Filters | None = 
     lexical = lexical_index(db)
     pool = db.sentences_of(passages(db, vector, query.text, settings.top_k, filters))
     speaker, said = "", []
+    quoted, named = db.people() if query.speaker else ({}, {})
     if query.speaker:
-        quoted, _ = db.people()
         speaker, names = find_people(query.speaker, quoted)
         if speaker:
             chosen = filters.chosen(db.catalog().values())
@@ -166,7 +178,33 @@ def find(db: Store, query: Query, settings: Settings, filters: Filters | None = 
     ranked.sort(key=lambda pair: (-((pair[0].article, pair[0].index) in theirs), -pair[1]))
     kept = ranked[: settings.read_depth]
     kept.sort(key=lambda pair: -pair[1])
-    return Found(_with_context(db, kept), said + pool, speaker)
+    idf = lexical.idf if lexical else None
+    missing = not_in_articles(query, speaker, named, lexical)
+    same = query.topic == query.text or not query.topic
+    topic_vector = vector if same else settings.encoder().embed_query(query.topic)
+    return Found(
+        _with_context(db, kept), said + pool, speaker, vector, topic_vector,
+        frozenset(theirs), idf, missing,
+    )  # fmt: skip
+
+
+def not_in_articles(query: Query, speaker: str, named: dict[str, int], lexical) -> str:
+    """Why the articles cannot answer: a person asked about (and not found among the quoted,
+    `speaker`) who is named (`named`) but never quoted, or a name the articles never use; ""
+    when neither."""
+    asked = query.speaker if query.speaker[:1].isupper() else ""
+    if asked and not speaker:
+        person = find_people(asked, named)[0]
+        if person:
+            return f"The articles mention {person} but do not quote them."
+        if len(_plain_name(asked).split()) > 1:  # a full name nobody quotes
+            return f"The articles don't quote {asked}."
+    vocabulary = lexical.vocabulary if lexical else ()
+    for name in entities(query.question or query.text):
+        if vocabulary and not set(terms(name)) & vocabulary:
+            shown = re.sub(r"['’]s$", "", name)
+            return f"The articles don't mention {shown}."
+    return ""
 
 
 def rank(

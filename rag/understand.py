@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from index.speakers import ROLES
 
@@ -93,11 +93,13 @@ class Query:
         topic: the subject asked about, without the speaker frame ("mediation"); or what is
             asked, without the scene a question sets or the story it describes (`asked`).
         speaker: the person asked about as written ("Hussein"), or "".
+        question: the question as the user wrote it (a follow-up before it is resolved).
     """
 
     text: str
     topic: str
     speaker: str = ""
+    question: str = field(default="", compare=False)
 
 
 def parse(question: str) -> Query:
@@ -153,6 +155,10 @@ def resolve(question: str, history: Sequence[str] | None) -> Query:
     "What did Hussein say about ISIS?"; "What about Syria?" keeps the speaker and frame and
     changes the topic; other short or pronoun-led follow-ups carry the earlier question.
     """
+    return replace(_resolve(question, history), question=question.strip())
+
+
+def _resolve(question: str, history: Sequence[str] | None) -> Query:
     query = parse(question)
     earlier = [parse(h) for h in (history or []) if isinstance(h, str) and h.strip()]
     if not earlier:

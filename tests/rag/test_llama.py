@@ -1,5 +1,6 @@
 """Our components inside llama-index, and llama-index's own reader over our store."""
 
+import pytest
 from llama_index.core.base.response.schema import Response
 
 from rag import article_text
@@ -44,3 +45,24 @@ def test_llama_index_reads_our_store_with_its_chroma_integration(seed_store):
     nodes = index.as_retriever(similarity_top_k=2).retrieve("grain and oil for Syria")
     assert any("supply grain and oil" in n.node.get_content() for n in nodes)
     assert all(n.node.ref_doc_id for n in nodes)
+
+
+def test_the_reader_reranks_llama_index_nodes_by_what_answers():
+    from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+
+    from rag.llama import ReaderPostprocessor
+
+    texts = [
+        "The weather in Baghdad was mild on Sunday.",
+        "Hussein cited Iraq's previous mediation between Saudi Arabia and Iran as evidence of "
+        "Baghdad's diplomatic capabilities.",
+        "Oil prices rose on Monday.",
+    ]
+    nodes = [NodeWithScore(node=TextNode(text=t), score=1.0) for t in texts]
+    kept = ReaderPostprocessor(top_n=2).postprocess_nodes(
+        nodes, QueryBundle("What did Hussein say about mediation?")
+    )
+    assert len(kept) == 2 and kept[0].node.get_content() == texts[1]
+    assert kept[0].score > kept[1].score
+    with pytest.raises(ValueError, match="needs the query"):
+        ReaderPostprocessor().postprocess_nodes(nodes)

@@ -15,12 +15,13 @@ import pytest
 from llama_index.core.llms import ChatMessage
 
 from core.settings import Settings
-from rag import article_text, ask
-from rag.ask import gather, llm_sources, open_store
+from rag import article_text, ask, read, retrieve
+from rag.ask import llm_sources, open_store
 from rag.cli import main
 from rag.llm import connect
 from rag.local_model import model_path
 from rag.retrieve import Filters
+from rag.understand import resolve
 from rag.write import FLAG, written
 from tests.conftest import SMALL_LLM
 
@@ -88,9 +89,11 @@ def test_a_scripted_reply_citing_what_is_not_there_or_contradicting_its_source_i
     ).message.content
     assert "[9]" in reply
     db = open_store(seed_store)
-    evidence = gather(db, QUESTION, None, settings, Filters())
+    query = resolve(QUESTION, None)
+    found = retrieve.find(db, query, settings, Filters())
+    reading = read.read(query, found, read.reader(), settings.max_citations)
     extractive = ask(QUESTION, store=seed_store)
-    sources = llm_sources(db, evidence, extractive, 6)
+    sources = llm_sources(db, reading, extractive, 6)
     assert "Saudi Arabia and Iran" in sources[0].quote
     answer = written(extractive, sources, reply, name)
     assert answer.mode == "llm"
