@@ -28,7 +28,7 @@ from tests.conftest import SMALL_LLM
 QUESTION = "What did Hussein say about mediation?"
 # one the 0.5B model answers in the articles' words (on the mediation question it writes about
 # another of Hussein's sentences, and is rejected: see the scripted test for that path)
-WRITTEN = "What is Iraq ultimately aiming to do with the Iran-backed armed groups?"
+WRITTEN = "What does Iraq want the armed factions to do?"
 
 
 def free_port() -> int:

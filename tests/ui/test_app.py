@@ -6,7 +6,7 @@ from tests.ui.conftest import XSS_ID, XSS_QUESTION, start_server, stop
 from ui.app import message_text
 
 QUESTION = "What did Hussein say about mediation?"
-WRITTEN = "What is Iraq ultimately aiming to do with the Iran-backed armed groups?"  # see test_llm
+WRITTEN = "What does Iraq want the armed factions to do?"  # see test_llm
 
 
 @pytest.fixture(scope="module")
