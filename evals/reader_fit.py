@@ -22,7 +22,6 @@ import hashlib
 import itertools
 import json
 import shutil
-import statistics
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +33,6 @@ from rag.read import (
     QUESTION_FEATURES,
     Net,
     Thresholds,
-    choose,
     question_features,
 )
 
@@ -164,38 +162,10 @@ def out_of_fold(rows: list[dict], logits: list[np.ndarray] | None):
     return probs, answered
 
 
-def figures(rows: list[dict], probs, answered, thresholds: Thresholds, limit: int = LIMIT) -> dict:
-    """Question-level figures of the reader's choice on mined rows (a cited sentence counts as
-    the sentence alone: at run time neighbours may join it in a span)."""
-    complete, abstained, false_abstained, cited = [], [], [], []
-    for row, p, q in zip(rows, probs, answered, strict=True):
-        cands = candidates(row)
-        order = sorted(range(len(p)), key=lambda i: -p[i])
-        picks = [order[i] for i in choose([p[i] for i in order], q, thresholds)][:limit]
-        if row.get("missing"):
-            picks = []
-        said = {(cands[i]["article"], cands[i]["text"].split(" | ")[0]) for i in picks}
-        if row["answerable"]:
-            items = [{tuple(alt) for alt in item} for item in row["evidence"]]
-            complete.append(bool(picks) and all(item & said for item in items))
-            false_abstained.append(not picks)
-        else:
-            abstained.append(not picks)
-        if picks:
-            cited.append(len(picks))
-    share = lambda v: round(float(np.mean(v)), 3) if v else 0.0  # noqa: E731
-    return {
-        "all_gold_cited": share(complete),
-        "unanswerable_abstained": share(abstained),
-        "false_abstentions": share(false_abstained),
-        "median_cited": statistics.median(cited) if cited else 0,
-        "questions": len(rows),
-    }
-
-
 def search(rows: list[dict], probs, answered) -> tuple[Thresholds, dict]:
-    """The thresholds with the best objective (see the module's docstring), and their figures
-    (the same as `figures` gives, computed at once for every threshold)."""
+    """The thresholds with the best objective (see the module's docstring), and their
+    question-level figures on rows (a cited sentence counts as the sentence alone: at run time
+    neighbours may join it in a span), computed at once for every threshold."""
     n = len(rows)
     ordered = np.zeros((n, LIMIT))  # each row's LIMIT best probabilities, best first
     needed = np.full(n, LIMIT + 1)  # picks needed to cite every gold item (LIMIT + 1: never)

@@ -146,6 +146,8 @@ def mine(out: Path, rows: list[dict] | None = None, training: bool = True) -> No
 
 def _missed(gold, corpus: str, article) -> list[dict]:
     """Gold sentences retrieval did not return, with their context, as pairs of rank -1."""
+    from rag.read import join_context
+
     pairs = []
     for article_id, sentence in sorted(gold):
         a = article(f"{corpus}/{article_id}")
@@ -158,12 +160,6 @@ def _missed(gold, corpus: str, article) -> list[dict]:
         text = join_context(sentence, a.title, before, after)
         pairs.append({"text": text, "label": 1, "rank": -1, "prior": None, "article": article_id})
     return pairs
-
-
-def join_context(*parts: str) -> str:
-    from rag.read import join_context as join
-
-    return join(*parts)
 
 
 def _load(path: Path) -> list[dict]:
