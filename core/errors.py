@@ -56,3 +56,7 @@ class ArticleNotFoundError(RagError, KeyError):
 
 class ModelFileError(RagError):
     """A local LLM's file is missing, of an untrusted version, or not the published one."""
+
+
+class ModelMissingError(RagError):
+    """A model the library needs (spaCy's English pipeline) is not installed."""

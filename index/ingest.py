@@ -6,8 +6,9 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from dataclasses import replace as with_fields
 from pathlib import Path
@@ -23,19 +24,23 @@ from index.lexical import LexicalIndex, saved_stamp, stamp
 from index.load import discover, read
 from index.records import Article, Passage, Skip, Source
 from index.snapshot import DIM, Snapshot
-from index.speakers import with_speakers
+from index.speakers import with_speakers_all
 from index.split import passages as group_passages
 from index.split import split, title_line
 from index.store import ArticleState, Store, lexical_folder, snapshot_folder
+from index.worker import SpeakerProcess
 
 log = logging.getLogger("index")
 
 # Part of every article's fingerprint: bump it when cleaning or splitting changes, and the next
 # ingest redoes every article instead of keeping ones made by the old code.
-PIPELINE = "6"
+PIPELINE = "8"
 # Passages embedded at once (see `_embed`): 256 of at most 254 word pieces hold 100 MB of token
 # vectors; a chunk of 64 news articles has about 300 passages.
 EMBED_SLICE = 256
+# An ingest of this many articles or more reads them with spaCy in a process of its own
+# (index/worker.py); fewer are read in this process, where spaCy loads once and stays.
+SPACY_PROCESS_AT = 64
 
 
 @dataclass(frozen=True)
@@ -154,14 +159,17 @@ def _ingest(root, sources, skipped, settings, progress, replace, began) -> Inges
         # writes the last one while this thread embeds: the encoder releases the GIL, so that
         # Python work fills what the encoder leaves of the CPU. Every store call is on the
         # worker, in order, so each chunk is still written whole before the next one.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as worker:
-            prepared = worker.submit(_prepare, db, encoder, chunks[0])
+        with (
+            _speaker_reader(len(todo)) as attribute,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as worker,
+        ):
+            prepared = worker.submit(_prepare, db, encoder, chunks[0], attribute)
             encoder.warm()
             writing = None
             for number in range(len(chunks)):
                 batch = prepared.result()
                 if number + 1 < len(chunks):
-                    prepared = worker.submit(_prepare, db, encoder, chunks[number + 1])
+                    prepared = worker.submit(_prepare, db, encoder, chunks[number + 1], attribute)
                 vectors = _embed(encoder, batch)
                 if writing:
                     written.append(writing.result())  # a failed write stops the ingest here
@@ -219,22 +227,34 @@ class _Batch:
     skips: list[Skip]
 
 
-def _prepare(db: Store, encoder: Encoder, sources: list[Source]) -> _Batch:
+def _prepare(db: Store, encoder: Encoder, sources: list[Source], attribute=None) -> _Batch:
     """Clean, split and attribute a chunk's articles, and find which passages need embedding."""
-    return _plan(db, encoder, *_articles(sources))
+    return _plan(db, encoder, *_articles(sources, attribute or with_speakers_all))
 
 
-def _articles(sources: list[Source]) -> tuple[list[Article], list[Skip]]:
+@contextmanager
+def _speaker_reader(count: int) -> Iterator[Callable[[list[Article]], list[Article]]]:
+    """What reads articles with spaCy (speakers, entities) for an ingest of count articles:
+    from SPACY_PROCESS_AT on, a process of its own beside the encoder (started now, so that it
+    has loaded spaCy by the time the first chunk is split); for fewer, this process."""
+    if count < SPACY_PROCESS_AT:
+        yield with_speakers_all
+        return
+    with SpeakerProcess() as read:
+        yield read
+
+
+def _articles(sources: list[Source], attribute) -> tuple[list[Article], list[Skip]]:
     """The sources cleaned, split and attributed; those with no text left, as skips."""
     articles, skips = [], []
     for source in sources:
-        article = with_speakers(split(clean(source)))
+        article = split(clean(source))
         if not article.sentences:
             skips.append(Skip(source.id, "no article text left after cleaning"))
             log.warning("skipped %s: no article text left after cleaning", source.id)
             continue
         articles.append(article)
-    return articles, skips
+    return (attribute(articles) if articles else []), skips
 
 
 def _plan(db: Store, encoder: Encoder, articles: list[Article], skips: list[Skip]) -> _Batch:

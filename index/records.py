@@ -39,6 +39,8 @@ class Article:
     speakers: tuple[str, ...] = ()  # per sentence: who says it, "" where nobody is quoted
     people: tuple[str, ...] = ()  # everyone quoted, by canonical full name
     named: tuple[str, ...] = ()  # every person named, quoted or not
+    # spaCy's named entities: (start, end, label), character offsets into text
+    entities: tuple[tuple[int, int, str], ...] = ()
     passages: int = 0  # how many passages the store holds for it (0 before it is stored)
 
 

@@ -1,292 +1,457 @@
-"""Who said what: attach a speaker to each sentence of an article.
+"""Who said what, from spaCy's parse: a speaker and the named entities of each sentence.
 
-Quotations and reported speech are found with patterns over a sentence ("...," Hussein said;
-Hussein said Iraq would ...; according to Hussein; he added), then names are resolved within the
-article: titles come off ("Foreign Minister Fuad Hussein" -> "Fuad Hussein"), a surname alone
-means the person named in full before it, "he"/"she" means the last named speaker, and a role
-("the Iraqi minister") the last speaker holding it.
+A sentence's speaker is the subject of a verb of saying (by lemma, in any form: "said",
+"insists", "has warned", "saying"), the person in "according to X", or, for a quote that goes
+on, the speaker before it. Names come from spaCy's PERSON entities and are resolved within the
+article: a surname alone ("Mr Lee-Smith") means the person named in full with it, "he" or "she"
+the last one who spoke, and a definite role ("the chief executive") the last speaker seen with
+that role ("chief executive Jan Brabec-Lund"). What stands before a name is a role or an
+organisation, never the name: "Acme Notes chairman John Smith" is John Smith, chairman at Acme
+Notes. An organisation that speaks ("the Conservatives said", "a Labour spokesman said") is no
+person: the sentence gets no speaker.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from index.nlp import PERSON, entities, pipeline, read
 from index.records import Article
 
-VERBS = (
-    "said|says|say|saying|added|adds|adding|noted|notes|noting|stated|states|stating|told|tells|"
-    "remarked|remarks|highlighted|highlights|emphasi[sz]ed|emphasi[sz]es|expressed|expresses|cited|"
-    "cites|argued|argues|warned|warns|explained|explains|insisted|insists|stressed|stresses|claimed|"
-    "claims|announced|announces|suggested|suggests|commented|comments|acknowledged|acknowledges|"
-    "admitted|admits|denied|denies|urged|urges|asked|asks|replied|wrote|writes|continued|concluded|"
-    "predicted|predicts|described|describes|believes|believed|thinks|maintained|maintains|"
-    "confirmed|confirms|revealed|reveals|promised|promises|pledged|vowed|questioned|agreed|agrees"
-)
-STRONG_VERBS = {"said", "says", "told", "tells", "added", "adds"}
-TITLES = (
-    "president-elect|foreign|prime|deputy|defence|defense|finance|interior|trade|health|culture|home|chief|"
-    "minister|president|secretary|senator|governor|general|chancellor|ambassador|spokesman|"
-    "spokeswoman|spokesperson|chairman|chairwoman|chair|executive|director|mr|mrs|ms|dr|sir|"
-    "lord|lady|professor|prof|king|queen|prince|coach|manager|leader|boss|mayor|judge|analyst|"
-    "senior|former|acting|vice|iraqi|iranian|us|u\\.s\\.|british|uk|american|syrian|saudi|"
-    "new|shadow|mp|mep|mps|tory|labour|conservative|liberal|democrat|lib|dem|french|german|"
-    "welsh|scottish|irish|european|eu|co-chairman|co-founder|founder|head|editor|economist|"
-    "official|analyst|expert|striker|captain|player"
-)
-ROLES = (
-    "minister|president|secretary|senator|governor|chancellor|ambassador|spokesman|spokeswoman|"
-    "spokesperson|chairman|chairwoman|executive|director|analyst|expert|coach|manager|leader|boss|"
-    "official|mayor|judge|professor|chief|founder|economist|researcher|striker|player|singer|actor|"
-    "star|lawyer|adviser|advisor"
-)
-# Titles that make a lone surname a person: "Prime Minister Sudani", "President Trump".
-PERSON_TITLES = {"minister", "president", "secretary", "senator", "governor", "chancellor",
-                 "mr", "mrs", "ms", "dr", "sir", "lord", "lady", "professor", "prof", "king",
-                 "queen", "prince", "coach", "mayor", "judge", "ambassador", "general"}  # fmt: skip
-_CAP = r"(?:[A-Z][\w'’.-]*|al-[A-Z][\w'’-]*|bin|van|de|von)"
-_NAME = rf"{_CAP}(?:\s+{_CAP}){{0,5}}"
-_Q = '"“”'
-QUOTE_THEN_SPEAKER = re.compile(
-    rf"[{_Q}][^{_Q}]+[,.?!]\s*[{_Q}]\s*(?:(?P<who>{_NAME}|he|she|the\s+[\w\s-]{{0,30}}?\b(?:{ROLES}))\s+(?:{VERBS})\b"
-    rf"|(?:{VERBS})\s+(?P<who2>{_NAME}))"
-)
-_OPENERS = r"A|An|The|But|And|In|At|As|On|For|If|When|While|After|Before|With|By|From|Its|His|Her"
-_ROLE_THEN_NAME = (  # "Tory leader Michael Howard", "Liberal Democrat spokeswoman Sandra Gidley"
-    rf"(?!(?:{_OPENERS})\b){_CAP}(?:\s+{_CAP}){{0,2}}\s+(?:[a-z][\w-]*\s+){{0,2}}?"
-    rf"(?i:{ROLES}|{TITLES})\s+{_NAME}"
-)
-LEADING_SPEAKER = re.compile(
-    rf"^(?:(?:Regarding|On|About|Asked about|Speaking)\b[^,]*,\s*)?"
-    rf"(?P<who>{_ROLE_THEN_NAME}|{_NAME}|He|She|The\s+[\w\s-]{{0,30}}?\b(?:{ROLES}))"
-    rf"(?:\s*,[^,]{{1,90}},)?(?:\s+(?!(?:{VERBS})\b)[\w'’-]+){{0,9}}?\s*,?\s+(?P<verb>{VERBS})\b"
-)
-INNER_SPEAKER = re.compile(rf",\s+(?P<who>{_NAME})\s+(?:{VERBS})\b")
-ACCORDING = re.compile(rf"\baccording to (?P<who>{_NAME})")
-PRONOUN_SPEAKER = re.compile(rf"\b(?:he|she)\s+(?:{VERBS})\b", re.I)
-_TITLE_WORD = re.compile(rf"^(?:{TITLES})$", re.I)
-_TITLED_NAME = re.compile(rf"(?i:\b(?:{TITLES})\.?\s+)+{_NAME}")
-# A titled name starts where a word run that is a title word starts (case-folded, as the pattern
-# ignores case; "u.s." is the runs "u" and "s", "co-founder" "co" and "founder"), so the pattern
-# is tried only there: scanning every sentence with it took two thirds of the time of
-# attributing speakers, and a third of sentences hold no title word at all.
-_TITLE_RUNS = frozenset(re.split(r"[|.-]", TITLES.replace("\\", ""))) - {""}
-_WORD_RUN = re.compile(r"\w+")
-NOT_PEOPLE = {
-    "the", "it", "this", "that", "they", "we", "i", "there", "reuters", "ap", "afp", "bbc",
-    "officials", "analysts", "experts", "critics", "sources", "police", "baghdad", "washington",
-    "tehran", "london", "iraq", "iran", "syria", "israel", "hamas", "hezbollah", "isis",
-    "a", "an", "but", "and", "in", "at", "as", "on", "for", "if", "when", "while", "after",
-    "before", "with", "by", "from", "its", "his", "her", "their", "one", "some", "many", "most",
-    "tory", "tories", "labour", "conservative", "conservatives", "liberal", "democrat",
-    "democrats", "dem", "dems", "shadow", "government", "ministry", "reserve", "commission",
-    "council", "committee", "union", "court", "company", "firm", "bank", "party", "group",
-}  # fmt: skip
+# Verbs of saying, by lemma: any form of them counts ("tells", "had warned", "insisting").
+SAY = frozenset((
+    "say", "add", "tell", "note", "state", "remark", "highlight", "emphasise", "emphasize",
+    "argue", "warn", "explain", "insist", "stress", "claim", "announce", "suggest", "comment",
+    "acknowledge", "admit", "deny", "urge", "ask", "reply", "write", "continue", "conclude",
+    "predict", "describe", "believe", "think", "maintain", "confirm", "reveal", "promise",
+    "pledge", "vow", "question", "agree", "disagree", "cite", "criticise", "criticize",
+    "complain", "accuse", "estimate", "forecast", "report", "reckon", "contend", "concede",
+    "caution", "recall", "observe", "declare", "assert", "respond", "mention", "indicate",
+    "hint", "boast", "joke", "quip", "dismiss", "praise", "welcome", "defend", "blame", "point",
+    "tweet", "testify", "expect", "hope", "fear", "feel", "reiterate", "allege", "apologise",
+    "apologize", "express",
+))  # fmt: skip
+# The verbs that report speech in any form ("saying"); the others only as a finite verb or
+# with a quote or a clause after them: "Trump takes office, promising pressure" is no speech,
+# "he promised that" is.
+_CORE = frozenset(("say", "tell", "add"))
+_QUOTES = '"“”'
+_TITLES = frozenset((
+    "mr", "mrs", "ms", "miss", "dr", "sir", "lord", "lady", "dame", "professor", "prof",
+    "baroness", "baron", "rev", "reverend",
+))  # fmt: skip
+_PRONOUNS = {"he", "she"}
+# The most sentences one quotation is taken to run over: an unbalanced quote mark (a typo, an
+# inch sign) must not hand one speaker the rest of the article.
+MAX_RUN = 5
 
 
 @dataclass
 class People:
-    """The people an article names, by surname, with the roles seen before their names."""
+    """The people an article names: full names by surname, and the role words seen with each."""
 
-    full: dict[str, str] = field(default_factory=dict)  # surname (lower) -> full name
+    full: dict[str, str] = field(default_factory=dict)  # surname (lower) -> fullest name
     roles: dict[str, set[str]] = field(default_factory=dict)  # full name -> role words
+    given: dict[str, str] = field(default_factory=dict)  # family name first: "xie" -> "Xie Xuren"
 
-    def add(self, name: str, roles: set[str]) -> str:
-        surname = name.split()[-1].lower()
+    def add(self, name: str, roles: set[str] = frozenset()) -> str:
+        """Learn a name (and roles); the article's fullest name with the same surname, or
+        the one name that starts with it ("Mr Xie" is "Xie Xuren")."""
+        if (
+            len(name.split()) == 1
+            and name.lower() not in self.full
+            and self.given.get(name.lower())
+        ):
+            name = self.given[name.lower()]
+        words = name.split()
+        if len(words) >= 2:
+            first = words[0].lower()
+            self.given[first] = "" if self.given.get(first, name) != name else name
+        surname = words[-1].lower()
         known = self.full.get(surname, "")
         if len(name.split()) > len(known.split()):
             self.full[surname] = name
             if known:
-                self.roles[name] = self.roles.pop(known, set())
+                self.roles[name] = self.roles.pop(known, set()) | self.roles.get(name, set())
         canonical = self.full[surname]
         self.roles.setdefault(canonical, set()).update(roles)
         return canonical
 
-    def by_role(self, phrase: str, recent: Sequence[str]) -> str:
-        words = set(re.findall(r"\w+", phrase.lower()))
+    def by_role(self, words: set[str], recent: Sequence[str]) -> str:
+        """The last speaker seen with any of these role words, else anyone named with them."""
         for name in reversed(recent):
-            if words & self.roles.get(name, set()):
+            if name and words & self.roles.get(name, set()):
                 return name
-        return recent[-1] if recent else ""
+        holders = [name for name, roles in self.roles.items() if words & roles]
+        return holders[0] if len(holders) == 1 else ""
 
 
-# Patterns made once: built per name, they were compiled again and again (a quarter of the time
-# of attributing speakers), as Python's cache of compiled patterns holds only 512.
-_APPOSITIVE = re.compile(r"\s*,([^,]{1,90}),")
-_ROLE = re.compile(rf"\b(?:{ROLES})\b")
-_LEADING = re.compile(
-    r"^(?:(?:but|and|however|meanwhile|yet|so|also|now|then|still|instead|later|earlier|"
-    r"separately|elsewhere|indeed|on|last|this|next|(?:mon|tues|wednes|thurs|fri|satur|sun)day|"
-    r"january|february|march|april|may|june|july|august|september|october|november|december)"
-    r"\s+)+",
-    re.I,
-)
+def person_name(span) -> str:
+    """A PERSON entity's name without titles or possessive: "Mr Lee-Smith's" -> "Lee-Smith"."""
+    words = [t.text for t in span if not t.is_punct or t.text in "-'’."]
+    text = " ".join(words).replace(" - ", "-").replace(" -", "-").replace("- ", "-")
+    return plain_name(text.replace(" 's", "'s").replace(" '", "'"))
 
 
-def clean_name(phrase: str) -> str:
-    """A speaker phrase without sentence openers or trailing punctuation: "But Mr Forgeard" ->
-    "Mr Forgeard", "On Monday Tony Blair" -> "Tony Blair", "Blair." -> "Blair"."""
-    return _LEADING.sub("", phrase.strip()).strip(" .,;:")
+def plain_name(name: str) -> str:
+    """A name as written, without leading titles or a possessive: "Mr Blair's" -> "Blair"."""
+    parts = name.replace("’", "'").split()
+    while len(parts) > 1 and parts[0].lower().rstrip(".") in _TITLES:
+        parts.pop(0)
+    if parts:
+        parts[-1] = re.sub(r"'s?$", "", parts[-1])
+    return " ".join(p for p in parts if p)
 
 
-def split_title(phrase: str) -> tuple[str, set[str]]:
-    """Take titles off a name: "Foreign Minister Fuad Hussein" -> "Fuad Hussein", its roles."""
-    words = phrase.replace("’", "'").split()
-    roles = set()
-    # The name follows the last title word: "Lifelong Learning Minister Jim Wallace".
-    last = max(
-        (i for i, word in enumerate(words[:-1]) if _TITLE_WORD.match(word.rstrip("."))),
-        default=-1,
-    )
-    if last >= 0:
-        roles = {
-            w.lower().rstrip(".") for w in words[: last + 1] if _TITLE_WORD.match(w.rstrip("."))
-        }
-        words = words[last + 1 :]
-    while words and words[-1].endswith("'s"):
-        words.pop()
-    return " ".join(words), roles
+def _entity(token):
+    """The entity span a token is part of, or None."""
+    if not token.ent_type_:
+        return None
+    for ent in token.doc.ents:
+        if ent.start <= token.i < ent.end:
+            return ent
+    return None
 
 
-class FirstNames:
-    """The first name an article puts before a lone surname ("Philippe" for "Camus", from
-    "Philippe Camus"): the first capitalised word before it, in the article's order, that is
-    not a title, a sentence opener or a word like "The".
-
-    It is what `re.findall(rf"\\b([A-Z][a-z]+)\\s+{surname}\\b", text)` finds, from one pass
-    over the text made the first time it is asked: that search, run over the whole article for
-    every surname-only speaker, took time in the square of its length (2 MB: 147 s).
-    """
-
-    _PAIR = re.compile(r"\b([A-Z][a-z]+)\s+(?=(\w+))")
-    _BOUNDARY = re.compile(r"\b")
-
-    def __init__(self, text: str):
-        self.text = text
-        self._after: dict[str, list[tuple[int, int, str]]] | None = None
-        self._found: dict[str, str] = {}
-
-    def before(self, surname: str) -> str:
-        """The first name for surname, or "" when the article gives none."""
-        if surname not in self._found:
-            self._found[surname] = next(
-                (first for first in self._candidates(surname) if _first_name(first)), ""
-            )
-        return self._found[surname]
-
-    def _candidates(self, surname: str) -> list[str]:
-        """The words findall's matches capture, in order (matches never overlap)."""
-        head = re.match(r"\w+", surname)
-        if not head:  # a surname that starts with punctuation: rare, searched for plainly
-            return re.findall(rf"\b([A-Z][a-z]+)\s+{re.escape(surname)}\b", self.text)
-        if self._after is None:
-            self._after = {}
-            for pair in self._PAIR.finditer(self.text):
-                entry = (pair.start(), pair.end(), pair.group(1))
-                self._after.setdefault(pair.group(2), []).append(entry)
-        found, free = [], 0  # free: where the last match ended
-        for start, rest, first in self._after.get(head.group(), []):
-            end = rest + len(surname)
-            if (
-                start >= free
-                and self.text.startswith(surname, rest)
-                and self._BOUNDARY.match(self.text, end)
-            ):
-                found.append(first)
-                free = end
-        return found
+def _role_words(tokens) -> set[str]:
+    """Lower-cased common nouns and adjectives of a role phrase ("chief executive")."""
+    return {
+        t.lower_
+        for t in tokens
+        if t.pos_ in {"NOUN", "ADJ", "PROPN"} and not t.ent_type_ and t.is_alpha and len(t) > 2
+    }
 
 
-def _first_name(word: str) -> bool:
-    return (
-        not _TITLE_WORD.match(word)
-        and not _LEADING.match(word + " ")
-        and word.lower() not in NOT_PEOPLE
-    )
+def roles_around(entity) -> set[str]:
+    """The role words written next to a name, read from the words, not the parse (so that
+    sentences left unparsed teach roles too): before it ("Tory leader Michael Howard",
+    "Acme Notes chairman John Smith") and in an apposition after it ("Maeve Sherlock, chief
+    executive of the Refugee Council,")."""
+    doc = entity.doc
+    before = []
+    i = entity.start - 1
+    while i >= 0 and doc[i].pos_ in {"NOUN", "ADJ", "PROPN"} and doc[i].lower_ not in _TITLES:
+        before.append(doc[i])
+        i -= 1
+    after = []
+    if entity.end + 1 < len(doc) and doc[entity.end].text == ",":
+        i = entity.end + 1
+        while i < len(doc) and doc[i].text not in {",", ".", ";", ":"} and doc[i].lower_ != "of":
+            after.append(doc[i])
+            i += 1
+    return _role_words(before) | _role_words(after)
 
 
-def _person(
-    phrase: str, people: People, recent: list[str], strong: bool, names: FirstNames | None = None
-) -> str:
-    """The canonical speaker a subject phrase names, or "" when it is not a person."""
-    phrase = phrase.strip()
-    lowered = phrase.lower()
-    if lowered in {"he", "she"}:
-        return recent[-1] if recent else ""
-    if lowered.startswith("the "):
-        return people.by_role(phrase, recent)
-    name, roles = split_title(clean_name(phrase))
-    tokens = name.split()
-    if not tokens or tokens[0].lower() in NOT_PEOPLE or tokens[-1].lower() in NOT_PEOPLE:
+def say_verbs(doc) -> list:
+    """The sentence's verbs of saying, the main clause's first."""
+    verbs = []
+    for token in doc:
+        if token.pos_ not in {"VERB", "AUX"} or token.lemma_.lower() not in SAY:
+            continue
+        if token.lemma_.lower() not in _CORE and not (
+            token.tag_ in {"VBD", "VBZ", "VBP"}  # "Mr Valentine agreed."
+            or any(child.dep_ in {"ccomp", "parataxis"} for child in token.children)
+            or any(ch in token.doc.text for ch in _QUOTES)
+        ):
+            continue
+        verbs.append(token)
+    # "said" before "reported": "..., Hussein said in an interview Al Hurra reported"
+    return sorted(verbs, key=lambda t: (t.lemma_.lower() not in _CORE, _depth(t), t.i))
+
+
+def _depth(token) -> int:
+    depth = 0
+    while token.head.i != token.i and depth < 50:
+        token, depth = token.head, depth + 1
+    return depth
+
+
+def subject_of(verb):
+    """The subject of a verb of saying; of the verb it is joined to ("X dismissed ... and said")
+    or that it explains ("X criticised ..., saying") when it has none of its own; the person
+    quoted ("the paper quoted Mr Chernin as saying"); the agent of a passive ("denied by X")."""
+    for _ in range(3):
+        for child in verb.children:
+            if child.dep_ == "nsubj":
+                return child
+            if child.dep_ == "agent":
+                return next((c for c in child.children if c.dep_ == "pobj"), None)
+        head = verb.head
+        if head.i != verb.i and head.lemma_.lower() == "quote":
+            quoted = [c for c in head.children if c.dep_ in {"dobj", "nsubjpass"}]
+            return quoted[0] if quoted else None
+        if verb.dep_ in {"conj", "advcl", "xcomp"} and head.i != verb.i:
+            verb = head
+        else:
+            return None
+    return None
+
+
+@dataclass
+class _Reading:
+    """What attributing one article has seen so far."""
+
+    people: People
+    recent: list[str] = field(default_factory=list)  # each speech's speaker ("" for no person)
+
+    mentioned: str = ""  # the last person named
+
+    def last(self) -> str:
+        """Who "he" or "she" is: the last speaker (no one after an organisation spoke), else
+        the last person named."""
+        return self.recent[-1] if self.recent else self.mentioned
+
+    def mention(self, doc) -> None:
+        """Remember the last person a sentence names."""
+        for entity in reversed(doc.ents):
+            if entity.label_ in PERSON:
+                name = person_name(entity)
+                if name:
+                    self.mentioned = self.people.full.get(name.split()[-1].lower(), name)
+                    return
+
+
+def _who(subject, reading: _Reading) -> tuple[str, bool]:
+    """The person a subject names ("" for none), and whether it speaks at all: an organisation
+    or an unnamed role speaks, as no one; "I" or "we" inside a quote is not who is quoting."""
+    lowered = subject.lower_
+    if lowered in _PRONOUNS:
+        return reading.last(), True
+    if subject.pos_ == "PRON":
+        return "", lowered in {"they", "it"}
+    entity = _entity(subject)
+    if entity is not None and entity.label_ in PERSON:
+        return _named(entity, subject, reading), True
+    if subject.pos_ == "PROPN" and lowered in reading.people.full:
+        return reading.people.full[lowered], True
+    # The name after a role: "The spokesman, John Smith, said"; "director John Binks".
+    appositions = [child for child in subject.children if child.dep_ == "appos"]
+    for child in appositions:
+        inner = _entity(child)
+        if inner is not None and inner.label_ in PERSON:
+            return _named(inner, subject, reading), True
+    if subject.pos_ == "PROPN" and subject.tag_ != "NNPS":
+        # A name spaCy gave no PERSON label: "Lord Rennard told", "Maeve Sherlock, chief
+        # executive of the Refugee Council, said" (labelled an organisation).
+        role = any(not _entity(c) and _role_words(c.subtree) for c in appositions)
+        span = _name_span(subject)
+        name = person_name(span)
+        determined = any(c.dep_ == "det" for c in subject.children)  # "the Hollywood Reporter"
+        if not determined and ((entity is None and len(span) >= 2) or (role and name)):
+            return reading.people.add(name, set()), True
+        return "", True
+    # A role: "the Lib Dem chief executive said" is the chief executive named earlier; "a
+    # Labour spokesman said" is someone the article does not name.
+    words = _role_words(t for t in subject.subtree if t.i <= subject.i)
+    definite = any(t.lower_ in {"the", "this"} for t in subject.children if t.dep_ == "det")
+    if definite and words:
+        held = reading.people.by_role(words, reading.recent)
+        if held:
+            return held, True
+    return "", True
+
+
+def _name_span(token):
+    """A proper noun with the proper nouns compounded before it: "Lord Rennard"."""
+    start = token.i
+    while (
+        start > 0
+        and token.doc[start - 1].pos_ in {"PROPN", "PUNCT"}
+        and (
+            token.doc[start - 1].head.i in range(start, token.i + 1)
+            and token.doc[start - 1].dep_ in {"compound", "punct"}
+        )
+    ):
+        start -= 1
+    return token.doc[start : token.i + 1]
+
+
+def _named(entity, subject, reading: _Reading) -> str:
+    """A PERSON entity as the article's fullest name for them, with the roles around it; ""
+    for a lone word the article never gives in full and no title marks as a person ("Yukos
+    said", labelled a person)."""
+    name = person_name(entity)
+    titled = entity.start > 0 and entity.doc[entity.start - 1].lower_.rstrip(".") in _TITLES
+    titled = titled or entity[0].lower_.rstrip(".") in _TITLES
+    known = name.lower() in reading.people.full or bool(reading.people.given.get(name.lower()))
+    if not name or (len(name.split()) == 1 and not titled and not known):
         return ""
-    if len(tokens) == 1 and tokens[0].lower() not in people.full and not strong:
-        return ""  # a lone capitalised word is a person only when it plainly speaks
-    if len(tokens) == 1 and names:
-        # "Mr Camus said" in an article that earlier named "Philippe Camus"
-        first = names.before(tokens[0])
-        if first:
-            name = f"{first} {tokens[0]}"
-    return people.add(name, roles)
+    return reading.people.add(name, roles_around(entity))
 
 
-def _titled_names(sentence: str) -> Iterator[re.Match]:
-    """`_TITLED_NAME.finditer(sentence)`, trying the pattern only where a title word starts."""
-    end = 0
-    for run in _WORD_RUN.finditer(sentence):
-        if run.start() >= end and run.group().casefold() in _TITLE_RUNS:
-            match = _TITLED_NAME.match(sentence, run.start())
-            if match:
-                end = match.end()
-                yield match
+def _according(doc, reading: _Reading) -> tuple[str, bool]:
+    """The person of "according to X" (or the organisation, as no one)."""
+    for token in doc:
+        if (
+            token.lower_ == "according"
+            and token.i + 1 < len(doc)
+            and doc[token.i + 1].lower_ in {"to"}
+        ):
+            for obj in doc[token.i + 1].children:
+                if obj.dep_ == "pobj":
+                    return _who(obj, reading)
+    return "", False
 
 
-def attribute(sentences: Sequence[str], known: People | None = None) -> tuple[list[str], People]:
+def _learn_names(docs: Sequence, people: People) -> None:
+    """Every full name the article gives, with the role words before or beside it; then, for
+    a surname never given in full as an entity, the first name written before it ("Tony" of
+    "Tony Blair", where spaCy labelled only "Blair")."""
+    for doc in docs:
+        for entity in doc.ents:
+            if entity.label_ not in PERSON:
+                continue
+            name = person_name(entity)
+            if len(name.split()) < 2:
+                continue
+            people.add(name, roles_around(entity))
+    for doc in docs:
+        for first, last in zip(doc, doc[1:], strict=False):
+            surname = last.text.lower()
+            # a PERSON entity that stops one word short: "Tony" of "Tony Blair"
+            if (
+                first.ent_type_ == "PERSON"
+                and first.ent_iob_ == "B"
+                and not last.ent_type_
+                and last.is_title
+                and last.is_alpha
+                and first.is_title
+                and first.lower_.rstrip(".") not in _TITLES
+                and surname not in people.full
+            ):
+                people.add(f"{first.text} {last.text}")
+
+
+def attribute(docs: Sequence, known: People | None = None) -> tuple[list[str], People]:
     """The speaker of each sentence ("" where none), and the people found.
 
     Args:
-        sentences: an article's sentences in order.
+        docs: an article's sentences in order, as `read_sentences` reads them.
         known: people named earlier (the title line, say).
     """
-    people = known or People()
-    names = FirstNames(" ".join(sentences))
-    recent: list[str] = []
+    reading = _Reading(known or People())
+    _learn_names(docs, reading.people)  # "Mr Howard said" may come before "Michael Howard"
     speakers: list[str] = []
-    for sentence in sentences:
-        for match in _titled_names(sentence):
-            name, roles = split_title(match.group(0))
-            titled = len(name.split()) >= 2 or roles & PERSON_TITLES
-            if titled and roles and name[:1].isupper():
-                people.add(name, roles)  # learn "Foreign Minister Fuad Hussein" before he speaks
-        speaker = ""
-        for pattern in (QUOTE_THEN_SPEAKER, INNER_SPEAKER, LEADING_SPEAKER, ACCORDING):
-            match = pattern.search(sentence)
-            if not match:
-                continue
-            who = match.group("who") or (match.groupdict().get("who2") or "")
-            verb = (match.groupdict().get("verb") or "said").lower()
-            strong = verb in STRONG_VERBS or pattern is not LEADING_SPEAKER
-            speaker = _person(who, people, recent, strong, names)
-            if speaker:
-                # "Caroline Rose, senior analyst at ...," is an analyst
-                appositive = sentence.startswith(who) and _APPOSITIVE.match(sentence, len(who))
-                if appositive:
-                    roles = set(_ROLE.findall(appositive.group(1).lower()))
-                    people.roles.setdefault(speaker, set()).update(roles)
-                break
-        if not speaker and PRONOUN_SPEAKER.search(sentence) and recent:
-            speaker = recent[-1]
-        if not speaker and sentence.lstrip()[:1] in _Q and speakers and speakers[-1]:
-            speaker = speakers[-1]  # an unattributed quote goes on with the last speaker
-        if speaker:
-            recent.append(speaker)
+    spoke: list[bool] = []
+    for doc in docs:
+        speaker, speaks = "", False
+        for verb in say_verbs(doc):
+            subject = subject_of(verb)
+            if subject is not None:
+                speaker, speaks = _who(subject, reading)
+                if speaks:
+                    break
+        if not speaks:
+            speaker, speaks = _according(doc, reading)
+        if speaks:
+            reading.recent.append(speaker)
         speakers.append(speaker)
-    return speakers, people
+        spoke.append(speaks)
+        reading.mention(doc)
+    return _quoted_on(docs, speakers, spoke), reading.people
+
+
+def _quoted_on(docs: Sequence, speakers: list[str], spoke: list[bool]) -> list[str]:
+    """Speakers for the sentences of a quotation: a quote opened in one sentence and closed in a
+    later one is the words of whoever the run names; a run that opens with a quote mark and
+    names no one goes on from the speaker just before it."""
+    speakers = list(speakers)
+    run: list[int] = []
+    inside = False
+    for index, doc in enumerate(docs):
+        text = doc.text.strip()
+        marks = sum(text.count(q) for q in _QUOTES)
+        if inside and text[:1] in _QUOTES:
+            marks -= 1  # a quote that runs into a new paragraph opens it again
+        if inside or marks % 2 == 1 or text[:1] in _QUOTES:
+            run.append(index)
+        inside = (inside + marks) % 2 == 1
+        if run and (not inside or len(run) >= MAX_RUN):
+            _fill(run, speakers, spoke, docs)
+            run, inside = [], False
+    if run:
+        _fill(run, speakers, spoke, docs)
+    return speakers
+
+
+def _fill(run: list[int], speakers: list[str], spoke: list[bool], docs: Sequence) -> None:
+    """Give the sentences of a quotation run its speaker: the one it names (no one, when an
+    organisation speaks), else the one before it when it opens with a quote mark."""
+    said = [i for i in run if spoke[i]]
+    named = speakers[said[0]] if said else ""
+    opens = docs[run[0]].text.strip()[:1] in _QUOTES
+    if not said and opens and run[0] > 0:
+        named = speakers[run[0] - 1]
+    for i in run:
+        if not speakers[i]:
+            speakers[i] = named
 
 
 def with_speakers(article: Article) -> Article:
-    """The article with a speaker for each of its sentences (an ingest step)."""
-    speakers, people = attribute([article.text[s:e] for s, e in article.sentences])
-    quoted = tuple(sorted({name for name in speakers if name}))
-    named = tuple(sorted(set(people.full.values()) | set(quoted)))
-    return replace(article, speakers=tuple(speakers), people=quoted, named=named)
+    """The article with a speaker and the named entities of each sentence (an ingest step)."""
+    return with_speakers_all([article])[0]
+
+
+def with_speakers_all(articles: Sequence[Article]) -> list[Article]:
+    """`with_speakers` for many articles, their sentences read by spaCy in batches: every
+    sentence's entities; the tags, lemmas and parse of those that can hold speech (a verb of
+    saying, "according to"), the parse being the costliest step (see README)."""
+    texts = [a.text[s:e] for a in articles for s, e in a.sentences]
+    docs = read_sentences(texts)
+    done, at = [], 0
+    for article in articles:
+        parsed = docs[at : at + len(article.sentences)]
+        at += len(article.sentences)
+        speakers, people = attribute(parsed)
+        found = tuple(
+            entity
+            for doc, (start, _) in zip(parsed, article.sentences, strict=True)
+            for entity in entities(doc, start)
+        )
+        quoted = tuple(sorted({name for name in speakers if name}))
+        mentioned = {
+            people.full.get(name.split()[-1].lower(), name)
+            for name in (person_name(e) for doc in parsed for e in doc.ents if e.label_ in PERSON)
+            if name
+        }
+        named = tuple(sorted(set(people.full.values()) | set(quoted) | mentioned))
+        done.append(
+            replace(article, speakers=tuple(speakers), people=quoted, named=named, entities=found)
+        )
+    return done
+
+
+def load_reader() -> None:
+    """Load spaCy's pipeline now (in a process that will read articles)."""
+    pipeline()
+
+
+def read_sentences(texts: Sequence[str]) -> list:
+    """spaCy's reading of sentences for attribution: the entities of all, the parse of those
+    that may report speech (see `index.nlp.read`)."""
+    return read(texts, may_speak)
+
+
+def _forms(lemma: str) -> set[str]:
+    """The written forms of a regular verb: "say" -> says, sayed, saying ...: enough to know
+    which sentences need the parse, which then reads each verb's real lemma."""
+    stem = lemma[:-1] if lemma.endswith("e") else lemma
+    forms = {lemma, lemma + "s", lemma + "es", stem + "ed", stem + "ing", lemma + "d"}
+    if lemma.endswith("y"):
+        forms |= {lemma[:-1] + "ies", lemma[:-1] + "ied"}
+    if len(lemma) > 2 and lemma[-1] not in "aeiouwy" and lemma[-2] in "aeiou":
+        forms |= {lemma + lemma[-1] + "ed", lemma + lemma[-1] + "ing"}
+    return forms
+
+
+_IRREGULAR = {"said", "told", "wrote", "written", "thought", "felt"}
+SAY_FORMS = frozenset(set().union(*map(_forms, SAY)) | _IRREGULAR)
+_WORD = re.compile(r"[a-z]+")
+
+
+def may_speak(text: str) -> bool:
+    """Whether a sentence's words may report speech: "according" or a form of a verb of saying
+    (a quotation with neither goes on from its speaker, which needs no parse)."""
+    return any(word in SAY_FORMS or word == "according" for word in _WORD.findall(text.lower()))

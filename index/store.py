@@ -8,9 +8,9 @@ Three collections share a store:
 - sentences: one vector per sentence (late-chunked from its passage), for picking sentences,
   named `<passage>/s<k>` for the passage's k-th sentence, with no metadata: its text, offsets
   and speaker are in its article's record, and its passage's record says how many there are;
-- articles: the cleaned text, metadata, sentence offsets, speakers and content hash of each
-  article. Its `complete` flag is set last, so an article whose write was cut short is redone by
-  the next ingest.
+- articles: the cleaned text, metadata, sentence offsets, speakers, entities and content hash of
+  each article. Its `complete` flag is set last, so an article whose write was cut short is
+  redone by the next ingest.
 """
 
 from __future__ import annotations
@@ -899,6 +899,7 @@ def _article_metadata(article: Article, passages: int, complete: bool) -> dict:
         "speakers": json.dumps(article.speakers, separators=(",", ":")),
         "people": json.dumps(article.people),
         "named": json.dumps(article.named),
+        "entities": json.dumps(article.entities, separators=(",", ":")),
         "day": day_number(article.date),
     }
 
@@ -940,5 +941,6 @@ def _article_from_row(article_id: str, text: str, meta: dict) -> Article:
         speakers=tuple(json.loads(meta.get("speakers") or "[]")),
         people=tuple(json.loads(meta.get("people") or "[]")),
         named=tuple(json.loads(meta.get("named") or "[]")),
+        entities=tuple(tuple(entity) for entity in json.loads(meta.get("entities") or "[]")),
         passages=int(meta.get("passages", 0)),
     )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from index.speakers import ROLES, VERBS
+from index.nlp import pipeline
+from index.speakers import say_verbs, subject_of
 from index.store import SentenceRecord, Store
 from rag.answer import Answer, Citation
 from rag.read import Pick, Reading, Scored
@@ -16,8 +16,6 @@ from rag.understand import Query
 NOT_COVERED = "The articles don't cover this."
 RELATED = " The closest passages are listed as related, not as an answer."
 _OPEN, _CLOSE = "“", "”"
-_PRONOUN = re.compile(rf"\b(he|she)\b(?=\s+(?:{VERBS})\b)", re.I)
-_ROLE = re.compile(rf"^(the\s+[\w\s-]{{0,30}}?\b(?:{ROLES}))\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -165,11 +163,12 @@ def for_reader(span: Span) -> str:
     text = " ".join(span.quote.split())
     if not span.speaker or span.speaker.split()[-1] in text:
         return text
-    role = _ROLE.match(text)
-    if role:
-        return f"{role.group(1)} [{span.speaker}]{text[role.end() :]}"
-    if _PRONOUN.search(text):
-        return _PRONOUN.sub(lambda m: f"{m.group(1)} [{span.speaker}]", text, count=1)
+    doc = pipeline()(text)
+    for verb in say_verbs(doc):  # "he said", "the minister told": who, after the subject
+        subject = subject_of(verb)
+        if subject is not None and subject.pos_ in {"PRON", "NOUN"}:
+            at = subject.idx + len(subject)
+            return f"{text[:at]} [{span.speaker}]{text[at:]}"
     if text[:1] in '"“':  # a quotation with no one named in it
         return f"[{span.speaker}:] {text}"
     return text

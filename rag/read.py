@@ -26,10 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import ModelMissingError
 from index.lexical import terms
 from index.store import SentenceRecord
 from rag.retrieve import Candidate, Found, lexical_scores
-from rag.understand import Query, expects, fits
+from rag.understand import Query, asked_names, expects, fits
 
 # Word pieces of (question, candidate with its context) the reader reads: the cross-encoder was
 # trained on 128, and reads 96 at run time (the neighbours cut shorter), 110 ms instead of 152
@@ -62,11 +63,14 @@ FEATURES = (
     "article_share",  # share of the candidates that are of its article
     "around",  # the best dense score of the sentences either side of it
     "said",  # 1 when it is a sentence of the speaker the question asks about
-    "fits",  # 1 when it holds the kind of answer wanted (a sum, number, date, name), -1 when
-    # the question wants one and it holds none, 0 when the question wants none
+    "fits",  # 1 when spaCy found in it an entity of the kind of answer wanted (a person,
+    # organisation, place, date, sum, number, percentage), -1 when the question wants one and it
+    # holds none, 0 when the question wants none
     "quoted",  # 1 when it holds a quotation mark
     "words",  # log of its length in words
     "position",  # its place in its article, capped at 20, over 20
+    "named",  # share of the names and years the question gives that its article's retrieved
+    # sentences and title mention (1 when the question gives none)
 )
 
 
@@ -89,21 +93,39 @@ def features(query: Query, found: Found) -> np.ndarray:
         by_article.setdefault(c.sentence.article, []).append(c.prior)
     near = {(r.article, r.index): r.vector for r in found.pool}
     kind = expects(query.text)
+    named = _named_share(query, found)
     rows = []
     for i, c in enumerate(cands):
         s = c.sentence
         around = [near[(s.article, s.index + d)] @ found.vector for d in (-1, 1)
                   if (s.article, s.index + d) in near and found.vector is not None]  # fmt: skip
-        fit = 0.0 if not kind else (1.0 if fits(s.text, kind, query.text) else -1.0)
+        fit = 0.0 if not kind else (1.0 if fits(c.entities, kind, query.text) else -1.0)
         rows.append((
             float(dense[i]), lexical[i], topic[i], float(asked[i]), c.prior - best, np.log1p(i),
             float(s.article == lead), max(by_article[s.article]) - best,
             len(by_article[s.article]) / len(cands), float(max(around, default=0.0)),
             float((s.article, s.index) in found.said), fit,
             float(any(q in s.text for q in '"“”')), np.log(max(1, len(s.text.split()))),
-            min(s.index, 20) / 20,
+            min(s.index, 20) / 20, named.get(s.article, 0.0),
         ))  # fmt: skip
     return np.array(rows, np.float32)
+
+
+def _named_share(query: Query, found: Found) -> dict[str, float]:
+    """Per article of the candidates, the share of the question's names and years (all of a
+    name's words) that its retrieved sentences and title mention."""
+    names = [set(terms(name)) for name in asked_names(query.question or query.text)]
+    names = [words for words in names if words]
+    articles = {c.sentence.article for c in found.candidates}
+    if not names:
+        return dict.fromkeys(articles, 1.0)
+    bags: dict[str, set[str]] = {a: set() for a in articles}
+    for c in found.candidates:
+        bags[c.sentence.article].update(terms(c.title))
+    for record in found.pool:
+        if record.article in bags:
+            bags[record.article].update(terms(record.text))
+    return {a: sum(words <= bag for words in names) / len(names) for a, bag in bags.items()}
 
 
 # What the question model knows, in this order (p: the sentence model's probabilities).
@@ -117,6 +139,7 @@ QUESTION_FEATURES = (
     "said",  # 1 when the candidates hold sentences of the speaker asked about
     "candidates",  # how many candidates, over 20
     "logit1", "logit_gap",  # the cross-encoder's best logit, and its lead over the second
+    "lead_named",  # the best candidate's "named" (see FEATURES)
 )  # fmt: skip
 
 
@@ -135,6 +158,7 @@ def question_features(table: np.ndarray, p: np.ndarray, logits=None) -> np.ndarr
         table[:, 0].max(), table[:, 1].max(), table[:, 2].max(), table[:, 3].max(),
         table[int(np.argmax(p)), fit], float((table[:, fit] != 0).any()),
         table[:, FEATURES.index("said")].max(), len(p) / 20, float(top[0]), gap,
+        table[int(np.argmax(p)), FEATURES.index("named")],
     ], np.float32)  # fmt: skip
 
 
@@ -221,7 +245,17 @@ class Reader:
 
     @cached_property
     def _saved(self) -> dict:
-        return json.loads((self.folder / "reader.json").read_text(encoding="utf-8"))
+        saved = json.loads((self.folder / "reader.json").read_text(encoding="utf-8"))
+        wanted = list(FEATURES) + (["logit"] if saved.get("logit") else [])
+        if saved.get("features") != wanted or saved.get("question_features") != list(
+            QUESTION_FEATURES
+        ):
+            raise ModelMissingError(
+                f"{self.folder / 'reader.json'} was fitted on other features than this code "
+                f"computes ({saved.get('features')} against {wanted}); refit it with "
+                "`make train` (or `python -m evals.train_reader fit`)"
+            )
+        return saved
 
     @cached_property
     def sentence_model(self) -> Net:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -15,9 +16,9 @@ import numpy as np
 from core.settings import Settings
 from index.lexical import LexicalIndex, terms
 from index.records import Article
-from index.speakers import ROLES, clean_name, split_title
+from index.speakers import plain_name
 from index.store import PassageHit, SentenceRecord, Store, day_number
-from rag.understand import Query, entities
+from rag.understand import Query, entities, people_in
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
 DEPTH = 20  # candidates each retriever hands to fusion
@@ -25,7 +26,6 @@ SPEAKER_DEPTH = 12  # sentences of the asked-about speaker among the candidates
 # How the first stage ranks candidate sentences for the reader: their own vector against the
 # question's, and the share of the question's IDF-weighted words they hold.
 DENSE, LEXICAL = 0.7, 0.15
-_ROLE = re.compile(rf"(?:{ROLES})s?", re.I)
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,7 @@ class Candidate:
         before, after: the sentences next to it in its article ("" at an edge).
         prior: the first stage's score (DENSE x cosine + LEXICAL x word share), which orders
             candidates before the reader scores them.
+        entities: spaCy's named entities of the sentence, as ingest stored them.
     """
 
     sentence: SentenceRecord
@@ -129,6 +130,7 @@ class Candidate:
     before: str
     after: str
     prior: float
+    entities: tuple[tuple[str, str], ...] = ()  # (text, label) of its named entities
 
 
 @dataclass(frozen=True)
@@ -197,8 +199,8 @@ def not_in_articles(query: Query, speaker: str, named: dict[str, int], lexical) 
         person = find_people(asked, named)[0]
         if person:
             return f"The articles mention {person} but do not quote them."
-        if len(_plain_name(asked).split()) > 1:  # a full name nobody quotes
-            return f"The articles don't quote {asked}."
+        if len(_plain_name(asked).split()) > 1 or asked in people_in(query.text):
+            return f"The articles don't quote {asked}."  # a person (by spaCy) nobody quotes
     vocabulary = lexical.vocabulary if lexical else ()
     for name in entities(query.question or query.text):
         if vocabulary and not set(terms(name)) & vocabulary:
@@ -239,9 +241,24 @@ def _with_context(db: Store, ranked) -> list[Candidate]:
                 before=near.get(record.index - 1, ""),
                 after=near.get(record.index + 1, ""),
                 prior=prior,
+                entities=_entities_in(record, article),
             )
         )
     return candidates
+
+
+def _entities_in(record: SentenceRecord, article) -> tuple[tuple[str, str], ...]:
+    """The entities ingest found in a sentence, as (text, label)."""
+    if article is None or not article.entities:
+        return ()
+    at = bisect.bisect_left(article.entities, (record.start,))
+    found = []
+    for start, end, label in article.entities[at:]:
+        if start >= record.end:
+            break
+        if end <= record.end:
+            found.append((record.text[start - record.start : end - record.start], label))
+    return tuple(found)
 
 
 def lexical_scores(
@@ -272,8 +289,8 @@ def find_people(who: str, people: dict[str, int]) -> tuple[str, list[str]]:
     most articles is meant.
     """
     wanted = [w.lower().removesuffix("'s").removesuffix("’s") for w in _plain_name(who).split()]
-    if not wanted or all(_ROLE.fullmatch(w) for w in wanted):
-        return "", []  # "Kraft's senior vice president" names a role, not whom it is
+    if not wanted:
+        return "", []
     directory = _directory(people)
     found, rank = directory.found, directory.rank
     matching = set.intersection(*(directory.by_word.get(w, set()) for w in wanted))
@@ -330,4 +347,4 @@ def _directory(people: dict[str, int]) -> _Directory:
 @lru_cache(maxsize=1 << 16)
 def _plain_name(raw: str) -> str:
     """A recorded name without titles or openers, worked out once per name per process."""
-    return split_title(clean_name(raw))[0]
+    return plain_name(raw)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
-from index.speakers import ROLES
+from index.nlp import COUNT, DATE, MONEY, ORGANISATION, PERCENT, PERSON, PLACE, pipeline
+from index.speakers import person_name
 
 # Who is asked about, as written: "Hussein", "Tate & Lyle's boss Iain Ferguson", "he".
 _WHO = r"(?P<who>[^?,]{1,60}?)"
@@ -27,11 +29,11 @@ _ABOUT = r"(?:about|on|regarding|of|concerning|in relation to|when it comes to)"
 SPEAKER_QUESTIONS = [
     re.compile(
         rf"^(?:and\s+|so\s+|but\s+)?(?:what|how)\s+(?:else\s+)?(?:did|does|do|has|have|had)\s+{_WHO}"
-        rf"\s+{_SAY}\w*(?:{_LISTENER})?(?:\s+{_ABOUT}\b)?\s*(?P<topic>.*?)[?.!]*$",
+        rf"\s+(?P<verb>(?-i:{_SAY}\w*))(?:{_LISTENER})?(?:\s+{_ABOUT}\b)?\s*(?P<topic>.*?)[?.!]*$",
         re.I,
     ),
     re.compile(
-        rf"^(?:and\s+)?did\s+{_WHO}\s+(?:say|comment|mention|speak|talk)\w*\s+(?:anything\s+)?"
+        rf"^(?:and\s+)?did\s+{_WHO}\s+(?P<verb>(?:say|comment|mention|speak|talk)\w*)\s+(?:anything\s+)?"
         rf"{_ABOUT}\s+(?P<topic>.+?)[?.!]*$",
         re.I,
     ),
@@ -79,7 +81,7 @@ _PRONOUN = re.compile(
     re.I,
 )
 # A role at an organisation, unnamed: "the Fox spokesman", "a Japan Airlines official".
-_ROLE_AT = re.compile(rf"^(?:the|a|an)\s+.+\b(?:{ROLES})s?$", re.I)
+_ROLE_AT = re.compile(r"^(?:the|a|an)\s", re.I)
 _WHAT_ABOUT = re.compile(r"^(?:and\s+)?(?:what|how)\s+about\s+(?P<topic>.+?)[?.!]*$", re.I)
 _PRONOUNS = {"he", "she", "him", "her"}
 
@@ -108,8 +110,8 @@ def parse(question: str) -> Query:
         return Query(question, question)
     for pattern in SPEAKER_QUESTIONS:
         match = pattern.match(question)
-        if match and match.group("topic").strip():
-            who = person_in(match.group("who"))
+        if match and match.group("topic").strip() and _verb_at(question, match):
+            who = person_in(match.group("who"), _people_in(question, match.span("who")))
             return Query(question, match.group("topic").strip(), who)
     # The story is searched with the whole question, its sentence with what is asked.
     return Query(question, asked(question))
@@ -134,15 +136,45 @@ def asked(question: str) -> str:
     return _DESCRIBED.sub(" ", core)
 
 
-def person_in(phrase: str) -> str:
-    """The person a speaker phrase names: its last capitalised name ("Tate & Lyle's boss Iain
-    Ferguson" -> "Iain Ferguson"), a pronoun as is, else the phrase ("the company")."""
+@lru_cache(maxsize=512)
+def read(question: str):
+    """spaCy's reading of a question (parse, lemmas, entities), made once per question."""
+    return pipeline()(question)
+
+
+def _verb_at(question: str, match: re.Match) -> bool:
+    """Whether a speaker pattern's verb is a verb: in "What did Acme Notes chairman John Smith
+    say?" the pattern's first try takes "Notes" for one."""
+    if "verb" not in match.groupdict() or match.group("verb") is None:
+        return True
+    start = match.start("verb")
+    token = next((t for t in read(question) if t.idx == start), None)
+    return token is None or token.pos_ in {"VERB", "AUX"}
+
+
+def _people_in(question: str, span: tuple[int, int]) -> list[str]:
+    """The PERSON names spaCy finds within span of the question, titles off."""
+    return [
+        person_name(e)
+        for e in read(question).ents
+        if e.label_ in PERSON and e.start_char >= span[0] and e.end_char <= span[1]
+    ]
+
+
+def person_in(phrase: str, people: Sequence[str] = ()) -> str:
+    """The person a speaker phrase names: the last person spaCy found in it (people), else its
+    last capitalised name ("Tate & Lyle's boss Iain Ferguson" -> "Iain Ferguson"); a pronoun as
+    is; an unnamed role as the phrase, lower-cased ("the company", "Kraft's vice president")."""
     phrase = phrase.strip()
     if phrase.lower() in _PRONOUNS:
         return phrase
     owner = re.search(r"['’]s?\s+([a-z][\w-]*(?:\s+[a-z][\w-]*)*)$", phrase)
-    if owner or _ROLE_AT.match(phrase):  # "Patsy Rowlands' agent" speaks, not Patsy Rowlands;
-        return phrase.lower()  # "the Fox spokesman" is whoever speaks for Fox, not a Fox
+    if owner or (_ROLE_AT.match(phrase) and not people):
+        # "Patsy Rowlands' agent" speaks, not Patsy Rowlands; "the Fox spokesman" is whoever
+        # speaks for Fox, not a Fox
+        return phrase.lower()
+    if people:
+        return people[-1]
     phrase = re.split(r"['’]s?\s+(?=[A-Z])", phrase)[-1]  # "Sophos' Graham Cluley"
     names = _PERSON.findall(phrase)
     return re.sub(r"['’]s?$", "", names[-1]) if names else phrase
@@ -192,56 +224,42 @@ def _nobody(query: Query) -> Query:
     return Query(query.text, asked(query.text))
 
 
-# What kind of answer a question wants, when it is specific: a sum of money, a number, a date,
-# or a name.
-_MONEY = re.compile(
-    r"\bhow much\b(?:\s+[\w'’-]+){0,6}?\s+(?:cost|costs|money|worth|pay|paid|earn|earned|earns|"
-    r"sell|sold|price|priced|compensation|fined?|prize|spend|spent|charge|charged|fees?|salary|"
-    r"invest|invested|raise|raised|funds?|budget)\b"
-    r"|\bwhat (?:\w+\s+)?(?:price|cost|fee|salary|fine|sum)\b",
-    re.I,
-)
-_NUMBER = re.compile(
-    r"\bhow (?:many|much|long|old|big|large|far|often)\b|\bwhat (?:percentage|proportion|share|"
-    r"number|amount|figure|price|sum|total|rate|age|score|margin)\b|\bby how much\b",
-    re.I,
-)
-_DATE = re.compile(
-    r"^(?:and\s+)?when\b|\b(?:what|which|on what|in what|in which) (?:date|day|year|month|time)\b",
-    re.I,
-)
-_NAME = re.compile(
-    r"^(?:and\s+)?who\b(?!\s+(?:is|was|are|were)\s+(?-i:[A-Z]))"
-    r"|\bwhat (?:is|was) the name\b|\bname the\b|^(?:and\s+)?which\s+(?!of\b)\w+",
-    re.I,
-)
-_CURRENCY = re.compile(
-    r"[£$€¥]|\d\s*(?:p|pence|cents?|pounds?|dollars?|euros?|yuan|yen|rupees?|francs?)\b"
-    r"|\b(?:pounds?|dollars?|euros?|yuan|yen|rupees?)\b",
-    re.I,
-)
-_DIGIT = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
-    r"fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion|trillion|dozen|half|"
-    r"third|quarter|fifth|tenth|percent|per cent|double|doubled|twice|triple|tripled|halved|"
-    r"several|dozens|hundreds|thousands|millions|billions)\b",
-    re.I,
-)
-_TIME = re.compile(
-    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|"
-    r"december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|monday|tuesday|wednesday|"
-    r"thursday|friday|saturday|sunday|yesterday|today|tomorrow|ago|last (?:week|month|year)|"
-    r"next (?:week|month|year)|since|until|century|decade|christmas|easter)\b",
-    re.I,
-)
-
-
-# "American", "Syrian", "Iraqi", "British": adjectives, often said where an article names the place.
-_DEMONYM = re.compile(r"(?:an|ians?|ese|ish|i|ic)$")
+# The kinds of answer a question may want, as the entity labels that hold them.
+KINDS = {
+    # "who" in news asks for whoever acts: a person, a company, a country, a group ("Who
+    # supplies it?" -> "Iranian resources")
+    "agent": PERSON | ORGANISATION | {"GPE"},
+    "person": PERSON,
+    "organisation": ORGANISATION - {"NORP"},
+    "place": PLACE,
+    "date": DATE,
+    "money": MONEY,
+    "percent": PERCENT,
+    "number": COUNT | {"DATE", "TIME"},  # "how long", "how old": a duration is a DATE
+    "name": PERSON | ORGANISATION | PLACE | {"PRODUCT", "WORK_OF_ART", "EVENT", "LAW"},
+}
+# What "which ..." or "what ..." asks for, by the noun's lemma: a small lexicon, as spaCy's
+# small English model has no word vectors to tell a kind of thing from its name.
+_NOUN_KINDS = {
+    "date": "year date day month time week decade century",
+    "percent": "percentage proportion percent",
+    "money": "price cost fee salary fine sum wage bonus budget compensation prize money cash",
+    "number": "number amount figure total rate age score margin share size population",
+    "organisation": "company firm club team party group organisation organization bank "
+    "broadcaster network band label studio airline carrier newspaper channel retailer "
+    "maker manufacturer agency body union side",
+    "place": "country city town place region state nation capital venue island county",
+    "person": "person man woman player minister president leader actor actress singer "
+    "manager coach chief executive director official politician boss star winner",
+    "name": "name title film album song book show",
+}
+NOUN_KINDS = {noun: kind for kind, nouns in _NOUN_KINDS.items() for noun in nouns.split()}
 
 
 def expects(question: str) -> str:
-    """ "money", "number", "date" or "name" when the question asks for one, else "".
+    """The kind of answer a question wants (a key of KINDS), from spaCy's parse: "who" an
+    agent, "when" a date, "where" a place, "how many" a number, "which company" an
+    organisation ...; "" when it wants no particular kind (why, how, what was said).
 
     A follow-up resolved by joining questions ("Which outlet reported it? On what date?") wants
     what its last question does.
@@ -250,46 +268,104 @@ def expects(question: str) -> str:
     question = asked(question)  # "After Yoran quit, who was named in his place?" wants a name
     if any(pattern.match(question) for pattern in SPEAKER_QUESTIONS[:2]):
         return ""  # "What did Gilbert say about how much work is left?" wants what was said
-    if _MONEY.search(question):
-        return "money"
-    if _NUMBER.search(question):
-        return "number"
-    if _DATE.search(question):
-        return "date"
-    if _NAME.search(question):
-        return "name"
+    doc = read(question)
+    for token in doc:
+        word = token.lower_
+        if token.tag_ not in {"WP", "WP$", "WDT", "WRB"}:
+            continue
+        after = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        if word in {"who", "whom", "whose"}:
+            named = doc[token.i + 2] if token.i + 2 < len(doc) else None
+            described = (
+                after is not None and after.lemma_ == "be" and named is not None
+                and named.pos_ == "PROPN"
+            )  # fmt: skip
+            return "" if described else "agent"  # "Who is Inna Rudolf?" wants who she is
+        if word == "when":
+            return "date"
+        if word == "where":
+            return "place"
+        if word == "how" and after is not None:
+            if after.lower_ == "much":  # "how much money", "how much did it cost"
+                rest = doc[after.i + 1 :]
+                money = (len(rest) and NOUN_KINDS.get(rest[0].lemma_) == "money") or any(
+                    t.lemma_ in _SPEND for t in rest
+                )
+                return "money" if money else "number"
+            if after.lower_ in {"many", "long", "old", "big", "large", "far", "often", "high"}:
+                return "number"
+            return ""
+        if word in {"what", "which"}:
+            noun = _asked_noun(token)
+            if noun is not None:
+                return NOUN_KINDS.get(noun.lemma_.lower(), "")
+            return ""
     return ""
 
 
-def fits(text: str, kind: str, question: str) -> bool:
-    """Whether a sentence can answer a question wanting kind (see `expects`)."""
-    if kind == "money":
-        return bool(_CURRENCY.search(text))
-    if kind == "number":
-        return bool(_DIGIT.search(text))
-    if kind == "date":
-        return bool(_DIGIT.search(text) or _TIME.search(text))
-    if kind == "name":
-        asked = set(re.findall(r"\w+", question.lower()))
-        inner = re.findall(r"(?<=[\w,;:] )[A-Z][\w'’-]+", text)  # capitalised, not sentence-initial
-        return any(
-            word.lower().removesuffix("'s") not in asked and not _DEMONYM.search(word)
-            for word in inner
-        )
-    return True
+# Verbs whose "how much" asks for money: "how much did it cost", "how much was he paid".
+_SPEND = frozenset(
+    ["cost", "pay", "earn", "sell", "spend", "charge", "invest", "raise", "fine", "owe", "bid"]
+)
 
 
-_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+def _asked_noun(wh):
+    """The noun a "what"/"which" asks about: "which company", "what is the name of ...",
+    "in what year"."""
+    if wh.head.pos_ in {"NOUN", "PROPN"} and wh.dep_ in {"det", "attr"} and wh.head.i > wh.i:
+        return wh.head
+    doc = wh.doc
+    nxt = doc[wh.i + 1] if wh.i + 1 < len(doc) else None
+    if nxt is not None and nxt.pos_ in {"NOUN"}:
+        return nxt
+    if nxt is not None and nxt.lemma_ == "be":  # "what is the name of", "what was the price"
+        for t in doc[nxt.i + 1 : nxt.i + 4]:
+            if t.pos_ == "NOUN":
+                return t
+    return None
+
+
+def fits(entities: Sequence[tuple[str, str]], kind: str, question: str) -> bool:
+    """Whether a sentence, by its entities ((text, label) pairs), can answer a question wanting
+    kind: it holds an entity of that kind that the question does not name itself."""
+    if not kind:
+        return True
+    labels = KINDS.get(kind, set())
+    asked = question.lower()
+    return any(label in labels and text.lower() not in asked for text, label in entities)
+
+
+# Named things whose absence from the articles is a reason to abstain (not numbers or dates,
+# which an article may write another way, nor nationalities: "American" where it says "US").
+NAMES = PERSON | PLACE | {"ORG", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW", "FAC"}
 
 
 def entities(question: str) -> list[str]:
-    """Names a question uses, past its first word ("Turkey", "Sudani", "ISIS"); no demonyms."""
-    found = []
-    for match in _CAPITALISED.finditer(question):
-        words = match.group(0).split()
-        if match.start() == len(question) - len(question.lstrip()):
-            words = words[1:]  # the question's first word is capitalised whatever it is
-        words = [w for w in words if not _DEMONYM.search(re.sub(r"['’]s$", "", w)) or w.isupper()]
-        if words:
-            found.append(" ".join(words))
-    return found
+    """The names a question uses ("Turkey", "Fuad Hussein", "ISIS"), from spaCy's entities."""
+    return [
+        re.sub(r"['’]s$", "", e.text)
+        for e in read(question).ents
+        if e.label_ in NAMES and not all(t.is_stop for t in e)  # "Whom" taken for a name
+    ]
+
+
+def asked_names(question: str) -> list[str]:
+    """What a question names that its story must mention: people, places, organisations and
+    the like (`entities`), and the years its dates give ("in 2004")."""
+    years = [
+        year
+        for e in read(question).ents
+        if e.label_ == "DATE"
+        for year in re.findall(r"\b(?:1[89]|20)\d\d\b", e.text)
+    ]
+    return entities(question) + years
+
+
+def people_in(question: str) -> list[str]:
+    """The people spaCy finds in a question, titles off ("Prime Minister Sudani" -> Sudani)."""
+    return [person_name(e) for e in read(question).ents if e.label_ in PERSON]
+
+
+def sentence_entities(text: str) -> list[tuple[str, str]]:
+    """A sentence's entities as (text, label), as ingest stores them."""
+    return [(e.text, e.label_) for e in pipeline()(text).ents]

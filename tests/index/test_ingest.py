@@ -1,3 +1,4 @@
+import importlib
 import logging
 import os
 import signal
@@ -64,6 +65,45 @@ def test_reingest_of_an_unchanged_folder_embeds_nothing(articles, tmp_path):
     assert sorted(second.unchanged) == [FOX, BNE]
     assert (second.added, second.updated, second.removed, second.passages) == ([], [], [], 0)
     assert "0 added, 0 updated, 2 unchanged, 0 removed, 0 skipped" in second.summary()
+
+
+def test_speakers_and_entities_are_stored_and_reach_the_candidates(articles, tmp_path):
+    from rag.ask import open_store
+    from rag.retrieve import _with_context
+
+    ingest(articles, tmp_path / "store")
+    article = stored(tmp_path / "store").article(BNE)
+    assert "Fuad Hussein" in article.speakers and "Fuad Hussein" in article.people
+    spans = {(article.text[s:e], label) for s, e, label in article.entities}
+    assert ("Fuad Hussein", "PERSON") in spans
+    db = open_store(tmp_path / "store")
+    assert db.catalog()[BNE].entities == article.entities  # the snapshot keeps them too
+    record = next(r for r in db.sentences_between(BNE, 0, 50) if "Fuad Hussein" in r.text)
+    (candidate,) = _with_context(db, [(record, 1.0)])
+    assert ("Fuad Hussein", "PERSON") in candidate.entities
+    assert all(text in record.text for text, _ in candidate.entities)
+
+
+def test_spacy_in_a_process_of_its_own_reads_articles_as_in_this_one(
+    articles, tmp_path, monkeypatch
+):
+    ingesting = importlib.import_module("index.ingest")  # the module: index.ingest is the function
+
+    ingest(articles, tmp_path / "here")
+    monkeypatch.setattr(ingesting, "SPACY_PROCESS_AT", 1)  # the path large ingests take
+    ingest(articles, tmp_path / "there")
+    for article in (BNE, FOX):
+        here, there = (
+            stored(tmp_path / "here").article(article),
+            stored(tmp_path / "there").article(article),
+        )
+        assert (here.speakers, here.people, here.named, here.entities) == (
+            there.speakers,
+            there.people,
+            there.named,
+            there.entities,
+        )
+        assert here.entities and any(here.speakers)
 
 
 def older_layout(db: Store) -> None:

@@ -74,10 +74,15 @@ def shown_quotes(text: str) -> list[str]:
     "question, says",
     [
         ("What is the capital of France?", "The articles don't mention France."),
-        ("Who won the 2022 World Cup?", "The articles don't mention World Cup."),
-        ("When do elections take place in Iraq?", "The articles don't cover this."),
+        ("Who won the 2022 World Cup?", "The articles don't mention the 2022 World Cup."),
+        ("How many fighters belong to the Iran-backed factions?", "The articles don't cover this."),
         ("What did Hussein say about Turkey?", "The articles don't mention Turkey."),
         ("What did Trump say about Iraq?", "The articles mention Donald Trump but do not quote"),
+        # a person spaCy finds named once, by a title and surname, and never quoted
+        (
+            "What did Prime Minister Sudani say about the militias?",
+            "The articles mention Sudani but do not quote",
+        ),
         (
             "What did Schanzer say about the elections?",
             "The articles quote Jonathan Schanzer, but not on",

@@ -28,7 +28,7 @@ from tests.conftest import SMALL_LLM
 QUESTION = "What did Hussein say about mediation?"
 # one the 0.5B model answers in the articles' words (on the mediation question it writes about
 # another of Hussein's sentences, and is rejected: see the scripted test for that path)
-WRITTEN = "What does Iraq want the armed factions to do?"
+WRITTEN = "What will Iraq supply to Syria?"
 
 
 def free_port() -> int:
@@ -51,7 +51,7 @@ def test_the_local_model_writes_a_checked_answer_whose_citations_resolve(seed_st
     assert answer.mode == "llm", answer.note
     assert answer.model.startswith("qwen2.5-coder-0.5b")
     assert answer.sentences and any(s.supported for s in answer.sentences)
-    assert any("seeks to assimilate Iran-backed" in c.quote for c in answer.citations)
+    assert any("grain and oil" in c.quote for c in answer.citations)
     check_resolves(answer, seed_store)
 
 
@@ -145,7 +145,7 @@ def test_the_same_model_behind_an_openai_compatible_server_answers_through_its_u
     answer = ask(WRITTEN, store=seed_store, llm=llama_server)
     assert answer.mode == "llm", answer.note
     assert answer.model == f"qwen-0.5b at {llama_server}"
-    assert any("seeks to assimilate Iran-backed" in c.quote for c in answer.citations)
+    assert any("grain and oil" in c.quote for c in answer.citations)
     check_resolves(answer, seed_store)
 
 

