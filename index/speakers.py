@@ -125,10 +125,10 @@ def _role_words(tokens) -> set[str]:
 
 
 def roles_around(entity) -> set[str]:
-    """The role words written next to a name, read from the words, not the parse (so that
-    sentences left unparsed teach roles too): before it ("Tory leader Michael Howard",
-    "Acme Notes chairman John Smith") and in an apposition after it ("Maeve Sherlock, chief
-    executive of the Refugee Council,")."""
+    """The role words written next to a name, by the words' tags, not the parse: before it
+    ("Tory leader Michael Howard", "Acme Notes chairman John Smith") and in an apposition after
+    it ("Maeve Sherlock, chief executive of the Refugee Council,"). A sentence left unparsed
+    (no verb of saying) has no tags, so teaches none."""
     doc = entity.doc
     before = []
     i = entity.start - 1
@@ -195,7 +195,6 @@ class _Reading:
 
     people: People
     recent: list[str] = field(default_factory=list)  # each speech's speaker ("" for no person)
-
     mentioned: str = ""  # the last person named
 
     def last(self) -> str:
@@ -223,7 +222,7 @@ def _who(subject, reading: _Reading) -> tuple[str, bool]:
         return "", lowered in {"they", "it"}
     entity = _entity(subject)
     if entity is not None and entity.label_ in PERSON:
-        return _named(entity, subject, reading), True
+        return _named(entity, reading), True
     if subject.pos_ == "PROPN" and lowered in reading.people.full:
         return reading.people.full[lowered], True
     # The name after a role: "The spokesman, John Smith, said"; "director John Binks".
@@ -231,7 +230,7 @@ def _who(subject, reading: _Reading) -> tuple[str, bool]:
     for child in appositions:
         inner = _entity(child)
         if inner is not None and inner.label_ in PERSON:
-            return _named(inner, subject, reading), True
+            return _named(inner, reading), True
     if subject.pos_ == "PROPN" and subject.tag_ != "NNPS":
         # A name spaCy gave no PERSON label: "Lord Rennard told", "Maeve Sherlock, chief
         # executive of the Refugee Council, said" (labelled an organisation).
@@ -268,7 +267,7 @@ def _name_span(token):
     return token.doc[start : token.i + 1]
 
 
-def _named(entity, subject, reading: _Reading) -> str:
+def _named(entity, reading: _Reading) -> str:
     """A PERSON entity as the article's fullest name for them, with the roles around it; ""
     for a lone word the article never gives in full and no title marks as a person ("Yukos
     said", labelled a person)."""
@@ -287,7 +286,7 @@ def _according(doc, reading: _Reading) -> tuple[str, bool]:
         if (
             token.lower_ == "according"
             and token.i + 1 < len(doc)
-            and doc[token.i + 1].lower_ in {"to"}
+            and doc[token.i + 1].lower_ == "to"
         ):
             for obj in doc[token.i + 1].children:
                 if obj.dep_ == "pobj":

@@ -137,7 +137,7 @@ def asked(question: str) -> str:
 
 
 @lru_cache(maxsize=512)
-def read(question: str):
+def parsed(question: str):
     """spaCy's reading of a question (parse, lemmas, entities), made once per question."""
     return pipeline()(question)
 
@@ -148,7 +148,7 @@ def _verb_at(question: str, match: re.Match) -> bool:
     if "verb" not in match.groupdict() or match.group("verb") is None:
         return True
     start = match.start("verb")
-    token = next((t for t in read(question) if t.idx == start), None)
+    token = next((t for t in parsed(question) if t.idx == start), None)
     return token is None or token.pos_ in {"VERB", "AUX"}
 
 
@@ -156,7 +156,7 @@ def _people_in(question: str, span: tuple[int, int]) -> list[str]:
     """The PERSON names spaCy finds within span of the question, titles off."""
     return [
         person_name(e)
-        for e in read(question).ents
+        for e in parsed(question).ents
         if e.label_ in PERSON and e.start_char >= span[0] and e.end_char <= span[1]
     ]
 
@@ -268,7 +268,7 @@ def expects(question: str) -> str:
     question = asked(question)  # "After Yoran quit, who was named in his place?" wants a name
     if any(pattern.match(question) for pattern in SPEAKER_QUESTIONS[:2]):
         return ""  # "What did Gilbert say about how much work is left?" wants what was said
-    doc = read(question)
+    doc = parsed(question)
     for token in doc:
         word = token.lower_
         if token.tag_ not in {"WP", "WP$", "WDT", "WRB"}:
@@ -344,7 +344,7 @@ def entities(question: str) -> list[str]:
     """The names a question uses ("Turkey", "Fuad Hussein", "ISIS"), from spaCy's entities."""
     return [
         re.sub(r"['’]s$", "", e.text)
-        for e in read(question).ents
+        for e in parsed(question).ents
         if e.label_ in NAMES and not all(t.is_stop for t in e)  # "Whom" taken for a name
     ]
 
@@ -354,7 +354,7 @@ def asked_names(question: str) -> list[str]:
     the like (`entities`), and the years its dates give ("in 2004")."""
     years = [
         year
-        for e in read(question).ents
+        for e in parsed(question).ents
         if e.label_ == "DATE"
         for year in re.findall(r"\b(?:1[89]|20)\d\d\b", e.text)
     ]
@@ -363,7 +363,7 @@ def asked_names(question: str) -> list[str]:
 
 def people_in(question: str) -> list[str]:
     """The people spaCy finds in a question, titles off ("Prime Minister Sudani" -> Sudani)."""
-    return [person_name(e) for e in read(question).ents if e.label_ in PERSON]
+    return [person_name(e) for e in parsed(question).ents if e.label_ in PERSON]
 
 
 def sentence_entities(text: str) -> list[tuple[str, str]]:
