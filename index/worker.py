@@ -2,10 +2,12 @@
 
 In a thread, spaCy (mostly Python, holding the interpreter's lock) and the encoder's batch
 threads took turns; in a process they run at once (500 BBC articles: see README). The process
-is `python -m index.worker`, which reads pickled lists of articles on stdin and writes each
-list back with speakers and entities (`index.speakers.with_speakers_all`) on stdout. It is not
-a multiprocessing pool: those start by importing the caller's main script again, which a
-script without a `__main__` guard would run a second time (an ingest inside an ingest).
+runs `serve()`, which reads pickled lists of articles on stdin and writes each list back with
+speakers and entities (`index.speakers.with_speakers_all`) on stdout. It is started with
+`python -c`: `-m index.worker` would import this module twice (with the `index` package, then as
+the script). It is not a multiprocessing pool: those start by importing the caller's main script
+again, which a script without a `__main__` guard would run a second time (an ingest inside an
+ingest).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class SpeakerProcess:
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self.process: subprocess.Popen | None = subprocess.Popen(
-            [sys.executable, "-m", "index.worker"],
+            [sys.executable, "-c", "from index.worker import serve; serve()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -83,7 +85,3 @@ def serve() -> None:
             return
         pickle.dump(with_speakers_all(articles), sink, pickle.HIGHEST_PROTOCOL)
         sink.flush()
-
-
-if __name__ == "__main__":
-    serve()
