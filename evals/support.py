@@ -161,10 +161,9 @@ def fact_found(fact: str, evidence: str, evidence_words: frozenset[str]) -> bool
 
 
 def _default_ner(texts: Sequence[str]) -> list[list[tuple[int, int, str]]]:
-    from index.nlp import pipeline
+    from index.nlp import entities, pipeline
 
-    docs = pipeline(parse=False).pipe(texts, batch_size=64)
-    return [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in docs]
+    return [entities(doc) for doc in pipeline(parse=False).pipe(texts, batch_size=64)]
 
 
 _CASED_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")

@@ -111,7 +111,7 @@ def parse(question: str) -> Query:
     for pattern in SPEAKER_QUESTIONS:
         match = pattern.match(question)
         if match and match.group("topic").strip() and _verb_at(question, match):
-            who = person_in(match.group("who"), _people_in(question, match.span("who")))
+            who = person_in(match.group("who"), people_in(question, match.span("who")))
             return Query(question, match.group("topic").strip(), who)
     # The story is searched with the whole question, its sentence with what is asked.
     return Query(question, asked(question))
@@ -150,15 +150,6 @@ def _verb_at(question: str, match: re.Match) -> bool:
     start = match.start("verb")
     token = next((t for t in parsed(question) if t.idx == start), None)
     return token is None or token.pos_ in {"VERB", "AUX"}
-
-
-def _people_in(question: str, span: tuple[int, int]) -> list[str]:
-    """The PERSON names spaCy finds within span of the question, titles off."""
-    return [
-        person_name(e)
-        for e in parsed(question).ents
-        if e.label_ in PERSON and e.start_char >= span[0] and e.end_char <= span[1]
-    ]
 
 
 def person_in(phrase: str, people: Sequence[str] = ()) -> str:
@@ -361,9 +352,15 @@ def asked_names(question: str) -> list[str]:
     return entities(question) + years
 
 
-def people_in(question: str) -> list[str]:
-    """The people spaCy finds in a question, titles off ("Prime Minister Sudani" -> Sudani)."""
-    return [person_name(e) for e in parsed(question).ents if e.label_ in PERSON]
+def people_in(question: str, span: tuple[int, int] | None = None) -> list[str]:
+    """The people spaCy finds in a question (within span, when given), titles off ("Prime
+    Minister Sudani" -> Sudani)."""
+    start, end = span or (0, len(question))
+    return [
+        person_name(e)
+        for e in parsed(question).ents
+        if e.label_ in PERSON and e.start_char >= start and e.end_char <= end
+    ]
 
 
 def sentence_entities(text: str) -> list[tuple[str, str]]:
