@@ -29,12 +29,14 @@ def engine(corpus: str, llm):
     return CitationQueryEngine(retriever, llm=llm)  # its defaults: 512-token sources
 
 
-def score(path: str, llm, limit: int | None = None) -> dict:
+def answer_rows(items: list[dict], llm) -> list[dict]:
+    """The engine's answer to each item whose corpus is here, judged: per row whether it is
+    answerable, seconds, words, whether every gold sentence is inside a cited source ("gold"),
+    each citation's support ("each") and each segment's support by its own citations ("own")."""
     from evals.support import support_batch
-    from rag.write import THRESHOLD
 
     engines, rows = {}, []
-    for item in load(path)[:limit]:
+    for item in items:
         corpus = item["corpus"]
         if not corpus_folder(corpus):
             continue
@@ -61,6 +63,15 @@ def score(path: str, llm, limit: int | None = None) -> dict:
                 "own": [s.own for s in judged],
             }
         )
+    return rows
+
+
+def headline(rows: list[dict]) -> dict:
+    """The figures compared side by side (rows as `answer_rows` makes them): citation
+    precision and recall at the suite's threshold (0.5) and at the written-answer one, all gold
+    cited (answerable questions), median words and seconds."""
+    from rag.write import THRESHOLD
+
     each = [v for r in rows for v in r["each"]]
     own = [v for r in rows for v in r["own"]]
     answerable = [r for r in rows if r["answerable"]]
@@ -78,6 +89,10 @@ def score(path: str, llm, limit: int | None = None) -> dict:
         "median_words": statistics.median(r["words"] for r in rows) if rows else 0,
         "seconds_p50": round(statistics.median(r["seconds"] for r in rows), 2) if rows else 0,
     }
+
+
+def score(path: str, llm, limit: int | None = None) -> dict:
+    return headline(answer_rows(load(path)[:limit], llm))
 
 
 def main(argv=None) -> None:

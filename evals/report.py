@@ -153,6 +153,7 @@ def markdown(result: Mapping) -> str:
         lines.append(f"| {m.label} | {_value(values.get(key))} | {limit} | {m.definition} |")
     if result["missed"]:
         lines += ["", "**Below threshold:** " + "; ".join(result["missed"])]
+    lines += _side_by_side_markdown(result.get("side_by_side"))
     lines += ["", "## By question type", "", "| type | questions | passed | gold recall |",
               "|---|---|---|---|"]  # fmt: skip
     for name, group in result["by_type"].items():
@@ -168,6 +169,44 @@ def markdown(result: Mapping) -> str:
             answer = " ".join(row["text"].split())[:200].replace("|", "\\|")
             lines.append(f"| {row['id']} | {row['type']} | {_why(row)} | {answer} |")
     return "\n".join(lines) + "\n"
+
+
+SIDE_BY_SIDE = {
+    "questions": "questions",
+    "citation_precision": "citation precision (support >= 0.5)",
+    "citation_precision_at_written_threshold": "citation precision (written-answer threshold)",
+    "citation_recall": "citation recall (support >= 0.5)",
+    "citation_recall_at_written_threshold": "citation recall (written-answer threshold)",
+    "all_gold_cited": "answerable questions with all gold evidence cited",
+    "median_words": "median words",
+    "seconds_p50": "seconds per answer, p50",
+}
+
+
+def _side_by_side_markdown(table: Mapping | None) -> list[str]:
+    if not table:
+        return []
+    names = list(table)
+    lines = ["", "## Side by side (same questions, same model)", "",
+             "| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]  # fmt: skip
+    for key, label in SIDE_BY_SIDE.items():
+        lines.append(f"| {label} | " + " | ".join(_value(table[n].get(key)) for n in names) + " |")
+    return lines
+
+
+def _side_by_side_html(table: Mapping | None) -> str:
+    if not table:
+        return ""
+    e = html.escape
+    head = "".join(f"<th>{e(name)}</th>" for name in table)
+    body = "".join(
+        f"<tr><td>{e(label)}</td>"
+        + "".join(f"<td>{_value(figures.get(key))}</td>" for figures in table.values())
+        + "</tr>"
+        for key, label in SIDE_BY_SIDE.items()
+    )
+    return (f"<h2>Side by side (same questions, same model)</h2><table><tr><th></th>{head}</tr>"
+            f"{body}</table>")  # fmt: skip
 
 
 def to_html(result: Mapping) -> str:
@@ -209,6 +248,7 @@ td,th{{border:1px solid #ccc;padding:4px;vertical-align:top}}img{{max-width:600p
 support judged by {e(JUDGES[result.get("judge", "support")])}.</p>
 <table><tr><th>metric</th><th>value</th><th>threshold</th><th>definition</th></tr>{metric_rows}
 </table>{missed}
+{_side_by_side_html(result.get("side_by_side"))}
 <h2>By question type</h2><table><tr><th>type</th><th>questions</th><th>passed</th>
 <th>gold recall</th></tr>{type_rows}</table>
 <h2>Plots</h2>{figures}

@@ -285,6 +285,12 @@ def parser() -> argparse.ArgumentParser:
         "server's URL (default: none, the extractive answers)",
     )
     p.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="with --llm: also score the extractive answers and llama-index's "
+        "CitationQueryEngine with the same model on the same questions (a table in the report)",
+    )
+    p.add_argument(
         "--compare",
         nargs=2,
         metavar=("OLD.json", "NEW.json"),
@@ -328,6 +334,9 @@ def _run(args) -> int:
         for key in report.METRICS
         if getattr(args, f"threshold_{key}") is not None
     }
+    if args.side_by_side and (not args.llm or args.corpus or args.store):
+        raise ValueError("--side-by-side needs --llm and the question sets' own corpora "
+                         "(no --corpus or --store)")  # fmt: skip
     items = [item for path in (args.dataset or [DEFAULT_DATASET]) for item in devset.load(path)]
     items = items[: args.limit] if args.limit else items
     out = Path(args.out)
@@ -349,6 +358,9 @@ def _run(args) -> int:
         "recall_at_k": curve(rows),
         "rows": rows,
     }
+    if args.side_by_side:
+        asked = [i for i in items if stores.get(i.get("corpus", ""))]
+        result["side_by_side"] = side_by_side(asked, rows, stores, ids, support_batch, args.llm)
     result["missed"] = check(result["metrics"], thresholds)
     written = report.write(result, out)
     print(report.table(result["metrics"]))
@@ -356,6 +368,40 @@ def _run(args) -> int:
     for line in result["missed"]:
         print(f"below threshold: {line}")
     return 1 if result["missed"] else 0
+
+
+def side_by_side(items, rows, stores, ids, support_batch, mode: str) -> dict[str, dict]:
+    """The same questions answered three ways, each scored by `citation_baseline.headline`:
+    extractive (no LLM), ask() with the LLM (rows: this run's), and llama-index's
+    CitationQueryEngine with its defaults and the same LLM."""
+    import dataclasses
+
+    from core.settings import Settings
+    from evals import citation_baseline
+    from rag.llm import connect
+
+    extractive = [
+        evaluate(item, stores[item["corpus"]], ids(item["corpus"]), support_batch) for item in items
+    ]
+    llm, name = connect(dataclasses.replace(Settings.from_env(), llm=mode))
+    engine = citation_baseline.answer_rows(items, llm)
+    return {
+        "extractive (no LLM)": citation_baseline.headline([_plain_row(r) for r in extractive]),
+        f"ask() with {name}": citation_baseline.headline([_plain_row(r) for r in rows]),
+        f"CitationQueryEngine with {name}": citation_baseline.headline(engine),
+    }
+
+
+def _plain_row(row: dict) -> dict:
+    """A run's row as `citation_baseline.answer_rows` makes one."""
+    return {
+        "answerable": row["answerable"],
+        "seconds": row["ms"] / 1000,
+        "words": len(row["text"].split()),
+        "gold": bool(row["items"]) and not row["abstained"] and row["covered"] == row["items"],
+        "each": [v for s in row["segments"] for v in s["each"].values()],
+        "own": [s["own"] for s in row["segments"]],
+    }
 
 
 def _stores(items, args, out: Path) -> tuple[dict[str, Path | None], Callable[[str], ArticleId]]:

@@ -61,3 +61,36 @@ def test_check_and_compare_read_directions():
     assert "better gold_recall: 0.5 -> 0.6" in lines
     assert "worse  false_abstentions: 0.1 -> 0.2" in lines
     assert "worse  q1: passed -> abstained falsely" in lines
+
+
+def test_side_by_side_scores_extractive_ours_and_citation_query_engine_with_one_model(
+    tmp_path, monkeypatch
+):
+    from evals import baseline, devset
+
+    # the question sets' own corpora (here the sample articles), ingested under tmp_path
+    monkeypatch.setattr(devset, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(baseline, "CACHE", tmp_path / "cache")
+    lines = SEED_QA.read_text(encoding="utf-8").splitlines()
+    dataset = tmp_path / "two.jsonl"
+    dataset.write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code = runner.main(["--dataset", str(dataset), "--llm", "local", "--side-by-side",
+                        "--out", str(out)])  # fmt: skip
+    assert code == 0
+    table = json.loads((out / "report.json").read_text())["side_by_side"]
+    extractive, ours, engine = table
+    assert extractive == "extractive (no LLM)"
+    model = ours.removeprefix("ask() with ")
+    assert model.startswith("qwen2.5-coder-0.5b") and engine == f"CitationQueryEngine with {model}"
+    for figures in table.values():
+        assert figures["questions"] == 2 and figures["seconds_p50"] > 0
+        for key in ("citation_precision", "citation_recall", "all_gold_cited"):
+            assert figures[key] is None or 0.0 <= figures[key] <= 1.0, key
+    assert "Side by side" in (out / "report.md").read_text()
+    assert "CitationQueryEngine with qwen2.5-coder-0.5b" in (out / "report.html").read_text()
+
+
+def test_side_by_side_needs_an_llm_and_the_sets_own_corpora(capsys):
+    assert runner.main(["--side-by-side", "--limit", "1"]) == 2
+    assert "--side-by-side needs --llm" in capsys.readouterr().err

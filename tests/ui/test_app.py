@@ -160,3 +160,14 @@ def test_chat_written_by_the_local_model_says_who_wrote_it_and_what_held_up(clie
     assert r"Written by qwen2.5\-coder\-0.5b" in reply  # Markdown-escaped
     assert "1 of 1 sentences supported by the sentences they cite" in reply
     assert r"\[1\]" in reply and '<mark class="cited">' in sources and "grain and oil" in sources
+
+
+def test_the_local_models_reply_reaches_the_chat_token_by_token_before_it_is_checked(client):
+    job = client.submit(WRITTEN, [], [], "", "", [], 8, "local", api_name="/ask")
+    final = message_text(job.result()[0][1])
+    replies = [message_text(chat[1]) for chat, *_ in job.outputs()[:-1] if len(chat) > 1]
+    partial = [r for r in replies if r.endswith(" …") and r != "…"]
+    # the reply grows in pieces while the model writes, before the checked answer replaces it
+    assert len(partial) >= 3, replies
+    assert all(len(a) <= len(b) for a, b in zip(partial, partial[1:], strict=False))
+    assert all("Written by" not in r for r in partial) and "Written by" in final
