@@ -73,11 +73,13 @@ def pipeline(parse: bool = True):
 
 
 def read(texts: Sequence[str], parse: Callable[[str], bool], batch_size: int = 64) -> list:
-    """spaCy's reading of texts: the entities of all, the tags, lemmas and parse of those for
-    which parse(text) holds (the parse is most of the cost of the rest; see README).
+    """spaCy's reading of texts: the entities of all, the tags and parse of those for which
+    parse(text) holds (the parse is most of the cost of the rest; see README).
 
-    Those parsed are parsed as the whole pipeline would: its tagger and parser read the token
-    vectors they share (doc.tensor), made here only for them.
+    Those parsed are tagged and parsed as the whole pipeline would: its tagger and parser read
+    the token vectors they share (doc.tensor), made here only for them. The attribute ruler
+    and lemmatizer (word classes and lemmas, a fifth of the parse's time) are left out: the
+    readers of these docs take word classes from the tags (`word_class`).
     """
     nlp = pipeline()
     # One BLAS thread: the small model gains nothing from a second, and at ingest the encoder
@@ -86,11 +88,37 @@ def read(texts: Sequence[str], parse: Callable[[str], bool], batch_size: int = 6
         with nlp.select_pipes(enable=["ner"]):
             docs = list(nlp.pipe(texts, batch_size=batch_size))
         chosen = (doc for doc in docs if parse(doc.text))
-        for name in ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"):
+        for name in ("tok2vec", "tagger", "parser"):
             chosen = nlp.get_pipe(name).pipe(chosen, batch_size=batch_size)
         for _ in chosen:
             pass
     return docs
+
+
+@cache
+def _word_classes() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """The word class the pipeline's attribute ruler gives each tag, and the words it gives
+    another ("something" tagged NN is a pronoun, "has" an auxiliary), read from the model."""
+    by_tag: dict[str, str] = {}
+    by_word: dict[tuple[str, str], str] = {}
+    for rule in pipeline().get_pipe("attribute_ruler").patterns:
+        pos = rule["attrs"].get("POS")
+        for pattern in rule["patterns"] if pos else ():
+            token = pattern[0] if len(pattern) == 1 else {}
+            if set(token) == {"TAG"}:
+                by_tag[token["TAG"]] = pos
+            elif set(token) == {"TAG", "LOWER"}:
+                words = token["LOWER"]
+                for word in words["IN"] if isinstance(words, dict) else [words]:
+                    by_word[(token["TAG"], word)] = pos
+    return by_tag, by_word
+
+
+def word_class(token) -> str:
+    """A token's universal word class (NOUN, PROPN, VERB, AUX, PRON ...) from its tag, as the
+    attribute ruler would set it (`read` leaves the ruler out); "X" for an untagged token."""
+    by_tag, by_word = _word_classes()
+    return by_word.get((token.tag_, token.lower_)) or by_tag.get(token.tag_, "X")
 
 
 def entities(doc, offset: int = 0) -> list[tuple[int, int, str]]:

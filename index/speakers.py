@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from index.nlp import PERSON, entities, pipeline, read
+from index.nlp import PERSON, entities, pipeline, read, word_class
 from index.records import Article
 
 # Verbs of saying, by lemma: any form of them counts ("tells", "had warned", "insisting").
@@ -43,9 +43,16 @@ _TITLES = frozenset((
     "baroness", "baron", "rev", "reverend",
 ))  # fmt: skip
 _PRONOUNS = {"he", "she"}
+_ROLE_CLASSES = {"NOUN", "ADJ", "PROPN"}  # the words of a role: "Tory leader", "chief executive"
 # The most sentences one quotation is taken to run over: an unbalanced quote mark (a typo, an
 # inch sign) must not hand one speaker the rest of the article.
 MAX_RUN = 5
+
+
+def lemma(token) -> str:
+    """The verb of saying (or "quote") a word is a form of, else the word lower-cased:
+    "insisted" -> "insist", "told" -> "tell"."""
+    return _LEMMAS.get(token.lower_, token.lower_)
 
 
 @dataclass
@@ -120,7 +127,7 @@ def _role_words(tokens) -> set[str]:
     return {
         t.lower_
         for t in tokens
-        if t.pos_ in {"NOUN", "ADJ", "PROPN"} and not t.ent_type_ and t.is_alpha and len(t) > 2
+        if word_class(t) in _ROLE_CLASSES and not t.ent_type_ and t.is_alpha and len(t) > 2
     }
 
 
@@ -132,7 +139,7 @@ def roles_around(entity) -> set[str]:
     doc = entity.doc
     before = []
     i = entity.start - 1
-    while i >= 0 and doc[i].pos_ in {"NOUN", "ADJ", "PROPN"} and doc[i].lower_ not in _TITLES:
+    while i >= 0 and word_class(doc[i]) in _ROLE_CLASSES and doc[i].lower_ not in _TITLES:
         before.append(doc[i])
         i -= 1
     after = []
@@ -148,9 +155,9 @@ def say_verbs(doc) -> list:
     """The sentence's verbs of saying, the main clause's first."""
     verbs = []
     for token in doc:
-        if token.pos_ not in {"VERB", "AUX"} or token.lemma_.lower() not in SAY:
+        if word_class(token) not in {"VERB", "AUX"} or lemma(token) not in SAY:
             continue
-        if token.lemma_.lower() not in _CORE and not (
+        if lemma(token) not in _CORE and not (
             token.tag_ in {"VBD", "VBZ", "VBP"}  # "Mr Valentine agreed."
             or any(child.dep_ in {"ccomp", "parataxis"} for child in token.children)
             or any(ch in token.doc.text for ch in _QUOTES)
@@ -158,7 +165,7 @@ def say_verbs(doc) -> list:
             continue
         verbs.append(token)
     # "said" before "reported": "..., Hussein said in an interview Al Hurra reported"
-    return sorted(verbs, key=lambda t: (t.lemma_.lower() not in _CORE, _depth(t), t.i))
+    return sorted(verbs, key=lambda t: (lemma(t) not in _CORE, _depth(t), t.i))
 
 
 def _depth(token) -> int:
@@ -179,7 +186,7 @@ def subject_of(verb):
             if child.dep_ == "agent":
                 return next((c for c in child.children if c.dep_ == "pobj"), None)
         head = verb.head
-        if head.i != verb.i and head.lemma_.lower() == "quote":
+        if head.i != verb.i and lemma(head) == "quote":
             quoted = [c for c in head.children if c.dep_ in {"dobj", "nsubjpass"}]
             return quoted[0] if quoted else None
         if verb.dep_ in {"conj", "advcl", "xcomp"} and head.i != verb.i:
@@ -218,12 +225,12 @@ def _who(subject, reading: _Reading) -> tuple[str, bool]:
     lowered = subject.lower_
     if lowered in _PRONOUNS:
         return reading.last(), True
-    if subject.pos_ == "PRON":
+    if word_class(subject) == "PRON":
         return "", lowered in {"they", "it"}
     entity = _entity(subject)
     if entity is not None and entity.label_ in PERSON:
         return _named(entity, reading), True
-    if subject.pos_ == "PROPN" and lowered in reading.people.full:
+    if word_class(subject) == "PROPN" and lowered in reading.people.full:
         return reading.people.full[lowered], True
     # The name after a role: "The spokesman, John Smith, said"; "director John Binks".
     appositions = [child for child in subject.children if child.dep_ == "appos"]
@@ -231,7 +238,7 @@ def _who(subject, reading: _Reading) -> tuple[str, bool]:
         inner = _entity(child)
         if inner is not None and inner.label_ in PERSON:
             return _named(inner, reading), True
-    if subject.pos_ == "PROPN" and subject.tag_ != "NNPS":
+    if word_class(subject) == "PROPN" and subject.tag_ != "NNPS":
         # A name spaCy gave no PERSON label: "Lord Rennard told", "Maeve Sherlock, chief
         # executive of the Refugee Council, said" (labelled an organisation).
         role = any(not _entity(c) and _role_words(c.subtree) for c in appositions)
@@ -257,7 +264,7 @@ def _name_span(token):
     start = token.i
     while (
         start > 0
-        and token.doc[start - 1].pos_ in {"PROPN", "PUNCT"}
+        and word_class(token.doc[start - 1]) in {"PROPN", "PUNCT"}
         and (
             token.doc[start - 1].head.i in range(start, token.i + 1)
             and token.doc[start - 1].dep_ in {"compound", "punct"}
@@ -445,8 +452,10 @@ def _forms(lemma: str) -> set[str]:
     return forms
 
 
-_IRREGULAR = {"said", "told", "wrote", "written", "thought", "felt"}
-SAY_FORMS = frozenset(set().union(*map(_forms, SAY)) | _IRREGULAR)
+_IRREGULAR = {"said": "say", "told": "tell", "wrote": "write", "written": "write",
+              "thought": "think", "felt": "feel"}  # fmt: skip
+_LEMMAS = {form: verb for verb in sorted(SAY | {"quote"}) for form in _forms(verb)} | _IRREGULAR
+SAY_FORMS = frozenset(form for form, verb in _LEMMAS.items() if verb in SAY)
 _WORD = re.compile(r"[a-z]+")
 
 

@@ -2,8 +2,16 @@ import pytest
 
 from index.clean import clean
 from index.load import read
-from index.nlp import pipeline
-from index.speakers import attribute, may_speak, plain_name, read_sentences, with_speakers
+from index.nlp import pipeline, word_class
+from index.speakers import (
+    SAY,
+    attribute,
+    lemma,
+    may_speak,
+    plain_name,
+    read_sentences,
+    with_speakers,
+)
 from index.split import split
 from tests.conftest import BNE, FOX, SEEDS
 
@@ -141,8 +149,13 @@ def test_only_sentences_that_may_report_speech_are_parsed_and_their_parse_is_the
     for whole, part, text in zip(full, read_, texts, strict=True):
         assert [(e.text, e.label_) for e in part.ents] == [(e.text, e.label_) for e in whole.ents]
         if may_speak(text):
-            assert [(t.dep_, t.head.i, t.lemma_) for t in part] == [
-                (t.dep_, t.head.i, t.lemma_) for t in whole
+            assert [(t.dep_, t.head.i, t.tag_) for t in part] == [
+                (t.dep_, t.head.i, t.tag_) for t in whole
+            ]
+            # word classes and verbs of saying from the tags, as the whole pipeline has them
+            assert [word_class(t) for t in part] == [t.pos_ for t in whole]
+            assert [lemma(t) for t in part if lemma(t) in SAY] == [
+                t.lemma_ for t in whole if t.lemma_ in SAY
             ]
         else:
             assert not part.has_annotation("DEP")
