@@ -3,12 +3,12 @@
 A sentence's speaker is the subject of a verb of saying (by lemma, in any form: "said",
 "insists", "has warned", "saying"), the person in "according to X", or, for a quote that goes
 on, the speaker before it. Names come from spaCy's PERSON entities and are resolved within the
-article: a surname alone ("Mr Lee-Smith") means the person named in full with it, "he" or "she"
-the last one who spoke, and a definite role ("the chief executive") the last speaker seen with
-that role ("chief executive Jan Brabec-Lund"). What stands before a name is a role or an
-organisation, never the name: "Acme Notes chairman John Smith" is John Smith, chairman at Acme
-Notes. An organisation that speaks ("the Conservatives said", "a Labour spokesman said") is no
-person: the sentence gets no speaker.
+article (`index.names`): a surname alone ("Mr Lee-Smith") means the person named in full with
+it, "he" or "she" the last one who spoke, and a definite role ("the chief executive") the last
+speaker seen with that role ("chief executive Jan Brabec-Lund"). What stands before a name is a
+role or an organisation, never the name: "Acme Notes chairman John Smith" is John Smith,
+chairman at Acme Notes. An organisation that speaks ("the Conservatives said", "a Labour
+spokesman said") is no person: the sentence gets no speaker.
 """
 
 from __future__ import annotations
@@ -17,6 +17,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from index.names import (
+    TITLES,
+    People,
+    entity_of,
+    learn_names,
+    name_span,
+    person_name,
+    role_words,
+    roles_around,
+)
 from index.nlp import PERSON, entities, pipeline, read, word_class
 from index.records import Article
 
@@ -38,12 +48,7 @@ SAY = frozenset((
 # "he promised that" is.
 _CORE = frozenset(("say", "tell", "add"))
 _QUOTES = '"“”'
-_TITLES = frozenset((
-    "mr", "mrs", "ms", "miss", "dr", "sir", "lord", "lady", "dame", "professor", "prof",
-    "baroness", "baron", "rev", "reverend",
-))  # fmt: skip
 _PRONOUNS = {"he", "she"}
-_ROLE_CLASSES = {"NOUN", "ADJ", "PROPN"}  # the words of a role: "Tory leader", "chief executive"
 # The most sentences one quotation is taken to run over: an unbalanced quote mark (a typo, an
 # inch sign) must not hand one speaker the rest of the article.
 MAX_RUN = 5
@@ -53,102 +58,6 @@ def lemma(token) -> str:
     """The verb of saying (or "quote") a word is a form of, else the word lower-cased:
     "insisted" -> "insist", "told" -> "tell"."""
     return _LEMMAS.get(token.lower_, token.lower_)
-
-
-@dataclass
-class People:
-    """The people an article names: full names by surname, and the role words seen with each."""
-
-    full: dict[str, str] = field(default_factory=dict)  # surname (lower) -> fullest name
-    roles: dict[str, set[str]] = field(default_factory=dict)  # full name -> role words
-    given: dict[str, str] = field(default_factory=dict)  # family name first: "xie" -> "Xie Xuren"
-
-    def add(self, name: str, roles: set[str] = frozenset()) -> str:
-        """Learn a name (and roles); the article's fullest name with the same surname, or
-        the one name that starts with it ("Mr Xie" is "Xie Xuren")."""
-        if (
-            len(name.split()) == 1
-            and name.lower() not in self.full
-            and self.given.get(name.lower())
-        ):
-            name = self.given[name.lower()]
-        words = name.split()
-        if len(words) >= 2:
-            first = words[0].lower()
-            self.given[first] = "" if self.given.get(first, name) != name else name
-        surname = words[-1].lower()
-        known = self.full.get(surname, "")
-        if len(name.split()) > len(known.split()):
-            self.full[surname] = name
-            if known:
-                self.roles[name] = self.roles.pop(known, set()) | self.roles.get(name, set())
-        canonical = self.full[surname]
-        self.roles.setdefault(canonical, set()).update(roles)
-        return canonical
-
-    def by_role(self, words: set[str], recent: Sequence[str]) -> str:
-        """The last speaker seen with any of these role words, else anyone named with them."""
-        for name in reversed(recent):
-            if name and words & self.roles.get(name, set()):
-                return name
-        holders = [name for name, roles in self.roles.items() if words & roles]
-        return holders[0] if len(holders) == 1 else ""
-
-
-def person_name(span) -> str:
-    """A PERSON entity's name without titles or possessive: "Mr Lee-Smith's" -> "Lee-Smith"."""
-    words = [t.text for t in span if not t.is_punct or t.text in "-'’."]
-    text = " ".join(words).replace(" - ", "-").replace(" -", "-").replace("- ", "-")
-    return plain_name(text.replace(" 's", "'s").replace(" '", "'"))
-
-
-def plain_name(name: str) -> str:
-    """A name as written, without leading titles or a possessive: "Mr Blair's" -> "Blair"."""
-    parts = name.replace("’", "'").split()
-    while len(parts) > 1 and parts[0].lower().rstrip(".") in _TITLES:
-        parts.pop(0)
-    if parts:
-        parts[-1] = re.sub(r"'s?$", "", parts[-1])
-    return " ".join(p for p in parts if p)
-
-
-def _entity(token):
-    """The entity span a token is part of, or None."""
-    if not token.ent_type_:
-        return None
-    for ent in token.doc.ents:
-        if ent.start <= token.i < ent.end:
-            return ent
-    return None
-
-
-def _role_words(tokens) -> set[str]:
-    """Lower-cased common nouns and adjectives of a role phrase ("chief executive")."""
-    return {
-        t.lower_
-        for t in tokens
-        if word_class(t) in _ROLE_CLASSES and not t.ent_type_ and t.is_alpha and len(t) > 2
-    }
-
-
-def roles_around(entity) -> set[str]:
-    """The role words written next to a name, by the words' tags, not the parse: before it
-    ("Tory leader Michael Howard", "Acme Notes chairman John Smith") and in an apposition after
-    it ("Maeve Sherlock, chief executive of the Refugee Council,"). A sentence left unparsed
-    (no verb of saying) has no tags, so teaches none."""
-    doc = entity.doc
-    before = []
-    i = entity.start - 1
-    while i >= 0 and word_class(doc[i]) in _ROLE_CLASSES and doc[i].lower_ not in _TITLES:
-        before.append(doc[i])
-        i -= 1
-    after = []
-    if entity.end + 1 < len(doc) and doc[entity.end].text == ",":
-        i = entity.end + 1
-        while i < len(doc) and doc[i].text not in {",", ".", ";", ":"} and doc[i].lower_ != "of":
-            after.append(doc[i])
-            i += 1
-    return _role_words(before) | _role_words(after)
 
 
 def say_verbs(doc) -> list:
@@ -227,7 +136,7 @@ def _who(subject, reading: _Reading) -> tuple[str, bool]:
         return reading.last(), True
     if word_class(subject) == "PRON":
         return "", lowered in {"they", "it"}
-    entity = _entity(subject)
+    entity = entity_of(subject)
     if entity is not None and entity.label_ in PERSON:
         return _named(entity, reading), True
     if word_class(subject) == "PROPN" and lowered in reading.people.full:
@@ -235,14 +144,14 @@ def _who(subject, reading: _Reading) -> tuple[str, bool]:
     # The name after a role: "The spokesman, John Smith, said"; "director John Binks".
     appositions = [child for child in subject.children if child.dep_ == "appos"]
     for child in appositions:
-        inner = _entity(child)
+        inner = entity_of(child)
         if inner is not None and inner.label_ in PERSON:
             return _named(inner, reading), True
     if word_class(subject) == "PROPN" and subject.tag_ != "NNPS":
         # A name spaCy gave no PERSON label: "Lord Rennard told", "Maeve Sherlock, chief
         # executive of the Refugee Council, said" (labelled an organisation).
-        role = any(not _entity(c) and _role_words(c.subtree) for c in appositions)
-        span = _name_span(subject)
+        role = any(not entity_of(c) and role_words(c.subtree) for c in appositions)
+        span = name_span(subject)
         name = person_name(span)
         determined = any(c.dep_ == "det" for c in subject.children)  # "the Hollywood Reporter"
         if not determined and ((entity is None and len(span) >= 2) or (role and name)):
@@ -250,7 +159,7 @@ def _who(subject, reading: _Reading) -> tuple[str, bool]:
         return "", True
     # A role: "the Lib Dem chief executive said" is the chief executive named earlier; "a
     # Labour spokesman said" is someone the article does not name.
-    words = _role_words(t for t in subject.subtree if t.i <= subject.i)
+    words = role_words(t for t in subject.subtree if t.i <= subject.i)
     definite = any(t.lower_ in {"the", "this"} for t in subject.children if t.dep_ == "det")
     if definite and words:
         held = reading.people.by_role(words, reading.recent)
@@ -259,28 +168,13 @@ def _who(subject, reading: _Reading) -> tuple[str, bool]:
     return "", True
 
 
-def _name_span(token):
-    """A proper noun with the proper nouns compounded before it: "Lord Rennard"."""
-    start = token.i
-    while (
-        start > 0
-        and word_class(token.doc[start - 1]) in {"PROPN", "PUNCT"}
-        and (
-            token.doc[start - 1].head.i in range(start, token.i + 1)
-            and token.doc[start - 1].dep_ in {"compound", "punct"}
-        )
-    ):
-        start -= 1
-    return token.doc[start : token.i + 1]
-
-
 def _named(entity, reading: _Reading) -> str:
     """A PERSON entity as the article's fullest name for them, with the roles around it; ""
     for a lone word the article never gives in full and no title marks as a person ("Yukos
     said", labelled a person)."""
     name = person_name(entity)
-    titled = entity.start > 0 and entity.doc[entity.start - 1].lower_.rstrip(".") in _TITLES
-    titled = titled or entity[0].lower_.rstrip(".") in _TITLES
+    titled = entity.start > 0 and entity.doc[entity.start - 1].lower_.rstrip(".") in TITLES
+    titled = titled or entity[0].lower_.rstrip(".") in TITLES
     known = name.lower() in reading.people.full or bool(reading.people.given.get(name.lower()))
     if not name or (len(name.split()) == 1 and not titled and not known):
         return ""
@@ -301,35 +195,6 @@ def _according(doc, reading: _Reading) -> tuple[str, bool]:
     return "", False
 
 
-def _learn_names(docs: Sequence, people: People) -> None:
-    """Every full name the article gives, with the role words before or beside it; then, for
-    a surname never given in full as an entity, the first name written before it ("Tony" of
-    "Tony Blair", where spaCy labelled only "Blair")."""
-    for doc in docs:
-        for entity in doc.ents:
-            if entity.label_ not in PERSON:
-                continue
-            name = person_name(entity)
-            if len(name.split()) < 2:
-                continue
-            people.add(name, roles_around(entity))
-    for doc in docs:
-        for first, last in zip(doc, doc[1:], strict=False):
-            surname = last.text.lower()
-            # a PERSON entity that stops one word short: "Tony" of "Tony Blair"
-            if (
-                first.ent_type_ == "PERSON"
-                and first.ent_iob_ == "B"
-                and not last.ent_type_
-                and last.is_title
-                and last.is_alpha
-                and first.is_title
-                and first.lower_.rstrip(".") not in _TITLES
-                and surname not in people.full
-            ):
-                people.add(f"{first.text} {last.text}")
-
-
 def attribute(docs: Sequence, known: People | None = None) -> tuple[list[str], People]:
     """The speaker of each sentence ("" where none), and the people found.
 
@@ -338,7 +203,7 @@ def attribute(docs: Sequence, known: People | None = None) -> tuple[list[str], P
         known: people named earlier (the title line, say).
     """
     reading = _Reading(known or People())
-    _learn_names(docs, reading.people)  # "Mr Howard said" may come before "Michael Howard"
+    learn_names(docs, reading.people)  # "Mr Howard said" may come before "Michael Howard"
     speakers: list[str] = []
     spoke: list[bool] = []
     for doc in docs:

@@ -15,8 +15,8 @@ import numpy as np
 
 from core.settings import Settings
 from index.lexical import LexicalIndex, terms
+from index.names import plain_name
 from index.records import Article
-from index.speakers import plain_name
 from index.store import PassageHit, SentenceRecord, Store, day_number
 from rag.understand import Query, entities, people_in
 

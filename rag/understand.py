@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+from index.names import person_name
 from index.nlp import COUNT, DATE, MONEY, ORGANISATION, PERCENT, PERSON, PLACE, pipeline
-from index.speakers import person_name
 
 # Who is asked about, as written: "Hussein", "Tate & Lyle's boss Iain Ferguson", "he".
 _WHO = r"(?P<who>[^?,]{1,60}?)"

@@ -2,13 +2,13 @@ import pytest
 
 from index.clean import clean
 from index.load import read
+from index.names import plain_name
 from index.nlp import pipeline, word_class
 from index.speakers import (
     SAY,
     attribute,
     lemma,
     may_speak,
-    plain_name,
     read_sentences,
     with_speakers,
 )
