@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evals import support
+from evals import facts, support
 
 DATA = Path("/work/shared/data/summac")
 SUBSETS = ("summeval", "factcc")
@@ -71,17 +71,17 @@ def corruptions(claim: str, document: str, entities, others) -> list[str]:
     if number:
         changed = str(int(number.group()) * 2 + 3)
         result.append(claim[: number.start()] + changed + claim[number.end() :])
-    cased = support.recase(claim, [document])
-    values, words = support._stated(support.tokens(document))
+    cased = facts.recase(claim, [document])
+    values, words = facts.stated_in(facts.tokens(document))
     for start, end, label in entities([cased])[0]:
-        kind = support.entity_kind(label)
-        if kind not in NAMES or not support.entity_found(cased[start:end], values, words):
+        kind = facts.entity_kind(label)
+        if kind not in NAMES or not facts.entity_found(cased[start:end], values, words):
             continue
         swap = next(
             (
                 text
                 for text, other in others
-                if other == kind and not support.entity_found(text, values, words)
+                if other == kind and not facts.entity_found(text, values, words)
             ),
             None,
         )
@@ -101,7 +101,7 @@ def augment(records: list[dict], entities) -> list[dict]:
             continue
         # other documents' entities, from the next record's on, so that swaps vary
         others = (
-            (o["document"][a:b], support.entity_kind(label))
+            (o["document"][a:b], facts.entity_kind(label))
             for o in records[i + 1 :] + records[:i]
             if o["document"] != r["document"]
             for a, b, label in found[o["document"]]
@@ -155,7 +155,7 @@ class CachedEntities:
         keys = [hashlib.sha1(text.encode()).hexdigest() for text in texts]
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self.rows}
         if missing:
-            found = support._default_ner(list(missing.values()))
+            found = facts.default_ner(list(missing.values()))
             self.rows.update(zip(missing, ([list(e) for e in ents] for ents in found), strict=True))
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(json.dumps(self.rows))
@@ -165,9 +165,10 @@ class CachedEntities:
 def feature_matrix(
     subset: str, records: list[dict], embed: CachedEmbed, entities: CachedEntities
 ) -> np.ndarray:
-    """Features per record, cached under a hash of support.py and this module (which makes the
-    corruptions), so edits to either recompute them."""
-    code = Path(support.__file__).read_bytes() + Path(__file__).read_bytes()
+    """Features per record, cached under a hash of support.py, facts.py and this module (which
+    makes the corruptions), so edits to any of them recompute them."""
+    code = b"".join(Path(m.__file__).read_bytes() for m in (support, facts))
+    code += Path(__file__).read_bytes()
     version = hashlib.sha1(code).hexdigest()[:12]
     path = CACHE / f"features-{subset}-{version}.json"
     if path.exists():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evals import summac, support
+from evals import facts, summac, support
 
 DOCUMENT = (
     "Mayor Elena Ortiz said on Tuesday that Riverside would build 3 new parks. "
@@ -15,7 +15,7 @@ def test_corruptions_change_a_number_and_swap_a_name_the_source_lacks():
     made = summac.corruptions(
         "mayor elena ortiz said riverside would build 3 new parks.",
         DOCUMENT,
-        support._default_ner,
+        facts.default_ner,
         iter(others),
     )
     assert made == [
@@ -31,6 +31,6 @@ def test_augment_labels_only_consistent_claims_inconsistent():
         {"claim": "mayor elena ortiz said so.", "document": DOCUMENT, "label": 1},
         {"claim": "smith built 2 parks.", "document": "Mayor Peter Smith built parks.", "label": 0},
     ]
-    made = summac.augment(records, support._default_ner)
+    made = summac.augment(records, facts.default_ner)
     # the unfaithful record is not corrupted; the name comes from the other document
     assert [(r["claim"], r["label"]) for r in made] == [("mayor Peter Smith said so.", 0)]

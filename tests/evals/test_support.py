@@ -5,20 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from evals.support import (
-    ENTITY_TYPES,
-    FEATURES,
-    entity_found,
-    features,
-    hard_facts,
-    lcs_ratio,
-    ngram_precision,
-    number_values,
-    recase,
-    support,
-    support_batch,
-    tokens,
-)
+from evals.facts import ENTITY_TYPES, entity_found, hard_facts, number_values, recase, tokens
+from evals.support import FEATURES, features, lcs_ratio, ngram_precision, support, support_batch
 
 PASSAGE = (
     "The Riverside city council approved a budget of 42 million dollars on Tuesday. "
