@@ -381,7 +381,8 @@ def side_by_side(items, rows, stores, ids, support_batch, mode: str) -> dict[str
     from rag.llm import connect
 
     extractive = [
-        evaluate(item, stores[item["corpus"]], ids(item["corpus"]), support_batch) for item in items
+        evaluate(item, stores[item["corpus"]], ids(item["corpus"]), support_batch, "none")
+        for item in items
     ]
     llm, name = connect(dataclasses.replace(Settings.from_env(), llm=mode))
     engine = citation_baseline.answer_rows(items, llm)

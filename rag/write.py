@@ -4,10 +4,11 @@ is checked against the sentences it cites before it is shown as sourced.
 The model sees the question and the best candidate sentences (the cited ones first), each
 numbered with its article's title, outlet and date, and is asked for short sentences each ending
 with the numbers it rests on, or a fixed reply when the sentences do not answer. Its reply is
-split into sentences; a number that points at no sentence is dropped; a sentence left without a
-number gets the candidate that supports it best, when one does; each sentence is scored against
-the sentences it cites by the eval suite's support scorer (`evals.support`); of several numbers,
-those that support it alone are kept, when any does. A sentence under
+split into sentences; a number that points at no sentence is dropped; of several numbers,
+those that support the sentence alone are kept, when any does; each sentence is scored against
+the sentences it cites by the eval suite's support scorer (`evals.support`); a sentence left
+without a number, or that its numbers do not support, gets the candidate that supports it best,
+when one does. A sentence under
 SUPPORTED is shown flagged, never as sourced; when none is supported, or the model says the
 sentences do not answer, the extractive answer is given instead and says why.
 """
@@ -84,7 +85,7 @@ def sentences_of(reply: str) -> list[tuple[str, list[int]]]:
         text = " ".join(_MARKERS.sub("", piece).split())
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
         result.append((text, numbers))
-    from evals.support import tokens  # the scorer's words: a piece without any is no sentence
+    from evals.facts import tokens  # the scorer's words: a piece without any is no sentence
 
     return [(text, numbers) for text, numbers in result if tokens(text)]
 
@@ -103,16 +104,6 @@ def verify(
     parsed = sentences_of(reply)
     quotes = [s.quote for s in sources]
     cited = [sorted({n for n in numbers if 1 <= n <= len(sources)}) for _, numbers in parsed]
-    # a sentence without a (valid) number: the one candidate that supports it best, if any does
-    bare = [i for i, numbers in enumerate(cited) if not numbers]
-    if bare and sources:
-        alone = shifted(support_batch([(parsed[i][0], [q]) for i in bare for q in quotes]))
-        for k, i in enumerate(bare):
-            row = alone[k * len(quotes) : (k + 1) * len(quotes)]
-            best = max(range(len(quotes)), key=row.__getitem__)
-            context = [question, sources[best].title]
-            if row[best] >= SUPPORTED and not missing_facts(parsed[i][0], [quotes[best]], context):
-                cited[i] = [best + 1]
     # several numbers: those that support the sentence alone, when any does (a citation that
     # supports nothing of it only sends the reader to the wrong sentence)
     several = [(i, n) for i, numbers in enumerate(cited) if len(numbers) > 1 for n in numbers]
@@ -124,24 +115,34 @@ def verify(
                 keep.setdefault(i, []).append(n)
         for i, numbers in keep.items():
             cited[i] = numbers
-    pairs = zip(parsed, cited, strict=True)
-    scores = shifted(
-        support_batch([(text, [quotes[n - 1] for n in ns]) for (text, _), ns in pairs])
-    )
+
+    def holds(i: int, numbers: Sequence[int], score: float) -> bool:
+        """Whether these sources support sentence i: the scorer's verdict, and no number,
+        date or name of it missing from them (the question and their titles aside)."""
+        context = [question, *(sources[n - 1].title for n in numbers)]
+        evidence = [quotes[n - 1] for n in numbers]
+        return score >= SUPPORTED and not missing_facts(parsed[i][0], evidence, context)
+
+    scored = [i for i, numbers in enumerate(cited) if numbers]
+    scores = [0.0] * len(parsed)
+    found = shifted(support_batch([(parsed[i][0], [quotes[n - 1] for n in cited[i]])
+                                   for i in scored])) if scored else []  # fmt: skip
+    for i, score in zip(scored, found, strict=True):
+        scores[i] = score
+    # A sentence without a (valid) number, or one its numbers do not support: the one candidate
+    # that supports it best, when one does (a small model often cites the sentence beside the
+    # one it wrote from).
+    weak = [i for i, numbers in enumerate(cited) if not holds(i, numbers, scores[i])]
+    if weak and sources:
+        alone = shifted(support_batch([(parsed[i][0], [q]) for i in weak for q in quotes]))
+        for k, i in enumerate(weak):
+            row = alone[k * len(quotes) : (k + 1) * len(quotes)]
+            best = max(range(len(quotes)), key=row.__getitem__)
+            if holds(i, [best + 1], row[best]):
+                cited[i], scores[i] = [best + 1], row[best]
     return [
-        Sentence(
-            text,
-            numbers,
-            round(score, 3),
-            bool(numbers)
-            and score >= SUPPORTED
-            and not missing_facts(
-                text,
-                [quotes[n - 1] for n in numbers],
-                [question, *(sources[n - 1].title for n in numbers)],
-            ),
-        )
-        for (text, _), numbers, score in zip(parsed, cited, scores, strict=True)
+        Sentence(text, numbers, round(score, 3), bool(numbers) and holds(i, numbers, score))
+        for i, ((text, _), numbers, score) in enumerate(zip(parsed, cited, scores, strict=True))
     ]
 
 
@@ -150,7 +151,7 @@ def missing_facts(claim: str, evidence: Sequence[str], context: Sequence[str] = 
     question, the cited articles' titles) states: the support scorer weighs them at nothing,
     the summaries it was fitted on being lower-cased. The claim's first word is no name for
     being capitalised."""
-    from evals.support import NUMBER_WORDS, fact_found, hard_facts, tokens
+    from evals.facts import NUMBER_WORDS, fact_found, hard_facts, tokens
 
     said = [NUMBER_WORDS.get(w, w) for w in tokens(" ".join([*evidence, *context]))]
     said = [w.replace(",", "") if w[0].isdigit() else w for w in said]  # as hard_facts reads

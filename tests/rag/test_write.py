@@ -52,6 +52,16 @@ def test_an_uncited_sentence_gets_the_source_that_supports_it_or_stays_unsourced
     assert checked[1].citations == [] and not checked[1].supported
 
 
+def test_a_sentence_citing_the_wrong_source_is_pointed_at_the_one_that_supports_it():
+    checked = verify(
+        "Iraq would supply grain and oil once assured they would reach all Syrians [1]. "
+        "Iraq mediated between Saudi Arabia and Iran [3].",
+        SOURCES,
+    )
+    assert [s.citations for s in checked] == [[2], [1]]
+    assert all(s.supported for s in checked)
+
+
 def test_a_sentence_its_source_contradicts_is_not_supported():
     checked = verify(
         "Hussein cited Iraq's mediation between Saudi Arabia and Iran [1]. "
