@@ -78,7 +78,7 @@ class Settings:
     llm_model: str = ""
     llm_key: str = field(default="", repr=False)
     llm_timeout: float = 60.0
-    llm_local: str = "qwen2.5-coder-1.5b"  # rag.local_model.DEFAULT
+    llm_local: str = "qwen2.5-coder-0.5b"  # rag.local_model.DEFAULT
     llm_sources: int = 6
 
     def __post_init__(self):

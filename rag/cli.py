@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     path.add_argument(
         "--model",
         default=os.environ.get("RAG_LLM_LOCAL") or None,
-        help="which packaged model (default: $RAG_LLM_LOCAL, else qwen2.5-coder-1.5b)",
+        help="which packaged model (default: $RAG_LLM_LOCAL, else qwen2.5-coder-0.5b)",
     )
     serve = commands.add_parser("serve", help="start the web chat")
     serve.add_argument("--store", help=store_help)

@@ -24,7 +24,7 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("RAG_LLM_LOCAL", SMALL_LLM)
 
 
-# The tests run the smaller packaged LLM (the default is the 1.5B): half the time, same code.
+# The tests run the smaller packaged LLM (the default), whatever the environment names.
 SMALL_LLM = "qwen2.5-coder-0.5b"
 
 
