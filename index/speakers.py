@@ -267,8 +267,8 @@ def with_speakers(article: Article) -> Article:
 
 def with_speakers_all(articles: Sequence[Article]) -> list[Article]:
     """`with_speakers` for many articles, their sentences read by spaCy in batches: every
-    sentence's entities; the tags, lemmas and parse of those that can hold speech (a verb of
-    saying, "according to"), the parse being the costliest step (see README)."""
+    sentence's entities; the tags and parse of those that can hold speech (a verb of saying,
+    "according to"), the parse being the costliest step (see README)."""
     texts = [a.text[s:e] for a in articles for s, e in a.sentences]
     docs = read_sentences(texts)
     done, at = [], 0
@@ -307,7 +307,8 @@ def read_sentences(texts: Sequence[str]) -> list:
 
 def _forms(lemma: str) -> set[str]:
     """The written forms of a regular verb: "say" -> says, sayed, saying ...: enough to know
-    which sentences need the parse, which then reads each verb's real lemma."""
+    which sentences need the parse and, with the irregular ones, which verb a form is of
+    (`lemma`); the tagger says whether it is a verb there."""
     stem = lemma[:-1] if lemma.endswith("e") else lemma
     forms = {lemma, lemma + "s", lemma + "es", stem + "ed", stem + "ing", lemma + "d"}
     if lemma.endswith("y"):

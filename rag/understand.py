@@ -361,8 +361,3 @@ def people_in(question: str, span: tuple[int, int] | None = None) -> list[str]:
         for e in parsed(question).ents
         if e.label_ in PERSON and e.start_char >= start and e.end_char <= end
     ]
-
-
-def sentence_entities(text: str) -> list[tuple[str, str]]:
-    """A sentence's entities as (text, label), as ingest stores them."""
-    return [(e.text, e.label_) for e in pipeline()(text).ents]

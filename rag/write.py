@@ -132,17 +132,18 @@ def verify(
     # A sentence without a (valid) number, or one its numbers do not support: the one candidate
     # that supports it best, when one does (a small model often cites the sentence beside the
     # one it wrote from).
-    weak = [i for i, numbers in enumerate(cited) if not holds(i, numbers, scores[i])]
+    supported = [holds(i, numbers, scores[i]) for i, numbers in enumerate(cited)]
+    weak = [i for i, ok in enumerate(supported) if not ok]
     if weak and sources:
         alone = shifted(support_batch([(parsed[i][0], [q]) for i in weak for q in quotes]))
         for k, i in enumerate(weak):
             row = alone[k * len(quotes) : (k + 1) * len(quotes)]
             best = max(range(len(quotes)), key=row.__getitem__)
             if holds(i, [best + 1], row[best]):
-                cited[i], scores[i] = [best + 1], row[best]
+                cited[i], scores[i], supported[i] = [best + 1], row[best], True
     return [
-        Sentence(text, numbers, round(score, 3), bool(numbers) and holds(i, numbers, score))
-        for i, ((text, _), numbers, score) in enumerate(zip(parsed, cited, scores, strict=True))
+        Sentence(text, numbers, round(score, 3), ok)
+        for (text, _), numbers, score, ok in zip(parsed, cited, scores, supported, strict=True)
     ]
 
 
