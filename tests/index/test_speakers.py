@@ -159,3 +159,23 @@ def test_only_sentences_that_may_report_speech_are_parsed_and_their_parse_is_the
             ]
         else:
             assert not part.has_annotation("DEP")
+
+
+def test_the_pipeline_reads_with_numpy_products_and_reads_as_spacy_default_load_does():
+    """`pipeline` runs the model's matrix products through numpy (OpenBLAS) instead of thinc's
+    BLIS, for speed: every tag, arc and entity must stay what spaCy's own load gives."""
+    from index.nlp import MODEL, _import_spacy
+
+    default = _import_spacy().load(MODEL)
+    ours = pipeline()
+    assert ours.get_pipe("ner").model.ops.use_blis is False
+    assert default.get_pipe("ner").model.ops.use_blis is True
+    article = split(clean(read(SEEDS / BNE, SEEDS)))
+    texts = [article.text[s:e] for s, e in article.sentences]
+    for mine, theirs in zip(ours.pipe(texts), default.pipe(texts), strict=True):
+        assert [(t.tag_, t.dep_, t.head.i) for t in mine] == [
+            (t.tag_, t.dep_, t.head.i) for t in theirs
+        ]
+        assert [(e.start_char, e.end_char, e.label_) for e in mine.ents] == [
+            (e.start_char, e.end_char, e.label_) for e in theirs.ents
+        ]
