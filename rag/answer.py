@@ -19,6 +19,7 @@ class Citation:
     outlet: str = ""
     date: str = ""
     also: list[str] = field(default_factory=list)  # other articles reporting the same thing
+    speaker: str = ""  # who says the quote (", " between several), as ingest attributed it
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,8 @@ def _print_answer(answer) -> None:
         _print(f"[{c.n}] {c.title or c.article}" + (f" ({details})" if details else ""))
         _print(f"    {c.article}, characters {c.start}-{c.end}")
         _print(f'    "{c.quote}"')
+        if c.speaker:
+            _print(f"    said by {c.speaker}")
         if c.also:
             _print(f"    also reported in: {', '.join(c.also)}")
 

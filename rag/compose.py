@@ -38,8 +38,9 @@ class Span:
     end: int
     quote: str
     score: float
-    speaker: str
+    speaker: str  # of its first sentence that has one
     also: tuple[str, ...] = ()
+    speakers: tuple[str, ...] = ()  # of all its sentences, in order, when more than one
 
 
 def reply(db: Store, query: Query, found: Found, reading: Reading) -> Answer:
@@ -155,6 +156,7 @@ def _span(article, records: list[SentenceRecord], score, also) -> Span:
         score=max(score.get(k, 0.0) for k in keys),
         speaker=next((r.speaker for r in records if r.speaker), ""),
         also=tuple(dict.fromkeys(a for k in keys for a in also.get(k, ()))),
+        speakers=tuple(dict.fromkeys(r.speaker for r in records if r.speaker)),
     )
 
 
@@ -187,6 +189,7 @@ def citations(cited: Sequence[Span], sources: Mapping[str, Source]) -> list[Cita
             outlet=sources.get(span.article, Source()).outlet,
             date=sources.get(span.article, Source()).date,
             also=list(span.also),
+            speaker=", ".join(span.speakers or ([span.speaker] if span.speaker else [])),
         )
         for n, span in enumerate(cited, start=1)
     ]

@@ -127,13 +127,14 @@ def _card(c, text: str | None, related: bool) -> str:
     else:  # the article is gone from the store since the answer: show the quote alone
         paragraph, full = f'<mark class="cited">{esc(c.quote)}</mark>', ""
     also = f'<p class="also">Also reported in: {esc(", ".join(c.also))}</p>' if c.also else ""
+    said = f'<p class="speaker">Said by {esc(c.speaker)}</p>' if c.speaker else ""
     kind = "source related" if related else "source"
     return (
         f'<article class="{kind}" id="source-{c.n}">'
         f'<header><span class="n">[{c.n}]</span> <span class="title">'
         f"{esc(c.title or c.article)}</span></header>"
         + (f'<p class="meta">{meta}</p>' if meta else "")
-        + f'<p class="paragraph">{paragraph}</p>{also}{full}</article>'
+        + f'<p class="paragraph">{paragraph}</p>{said}{also}{full}</article>'
     )
 
 
@@ -173,6 +174,7 @@ mark.cited { background: #fde68a; color: #1f2937; padding: 0 2px; border-radius:
 .source.related { background: var(--background-fill-secondary); border-style: dashed; }
 .source.related mark.cited { background: #e5e7eb; }
 .source .also { font-size: 13px; margin: 6px 0 0; }
+.source .speaker { font-size: 13px; margin: 6px 0 0; }
 .source.flash { outline: 3px solid var(--color-accent); outline-offset: 1px; }
 details.article { margin-top: 8px; }
 details.article summary { cursor: pointer; color: var(--color-accent); font-size: 14px; }

@@ -22,7 +22,10 @@ def test_ask_json_shape(seed_store):
     assert answer["abstained"] is False
     assert answer["mode"] == "extractive" and answer["sentences"] == [] and answer["note"] == ""
     citation = answer["citations"][0]
-    fields = {"n", "article", "title", "quote", "start", "end", "score", "outlet", "date", "also"}
+    fields = {
+        "n", "article", "title", "quote", "start", "end", "score", "outlet", "date", "also",
+        "speaker",
+    }  # fmt: skip
     assert set(citation) == fields
     assert (
         citation["n"] == 1
@@ -40,6 +43,8 @@ def test_ask_for_people_lists_numbered_sources(seed_store, capsys):
         in out
     )
     assert "\"Hussein cited Iraq's previous mediation" in out
+    # who says each cited sentence, as ingest attributed it from spaCy's parse
+    assert "    said by Fuad Hussein\n" in out
 
 
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys):

@@ -79,6 +79,22 @@ def test_the_reader_is_told_who_a_pronoun_or_role_is(quote, shown):
     assert compose.for_reader(span) == shown
 
 
+def test_a_cited_span_names_everyone_who_says_its_sentences_once_each_in_order():
+    v = [1.0, 0.0]
+    records = [
+        record("a", 4, '"We will win," Ann Lee said.', v, start=0, speaker="Ann Lee"),
+        record("a", 5, "Prices rose.", v, start=29),
+        record("a", 6, "Bob Kay disagreed, saying costs matter.", v, start=42, speaker="Bob Kay"),
+        record("a", 7, "He said so twice.", v, start=82, speaker="Bob Kay"),
+    ]
+    span = compose._span("a", records, {}, {})
+    assert span.speaker == "Ann Lee"  # who "he" is for the reader: the first one named
+    found = compose.citations([span], {})
+    assert found[0].speaker == "Ann Lee, Bob Kay"
+    alone = compose._span("a", records[1:2], {}, {})
+    assert compose.citations([alone], {})[0].speaker == ""
+
+
 def test_filters_match_chroma_where_and_python_check():
     filters = Filters(outlets=("bne IntelliNews",), date_from="2025-01-01")
     assert filters.where() == {"$and": [

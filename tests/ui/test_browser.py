@@ -106,6 +106,7 @@ def test_question_typed_in_the_page_gets_a_cited_answer(page):
     mark = page.locator("#sources mark.cited").first
     assert "previous mediation" in mark.inner_text()
     assert "bne IntelliNews" in page.inner_text("#sources")
+    assert page.locator("#sources #source-1 .speaker").inner_text() == "Said by Fuad Hussein"
     page.locator("#chat a[href='#source-1']").first.click()
     page.wait_for_selector("#sources #source-1.flash", timeout=2_000)
     assert "#source" not in page.url  # the link scrolled the card; the page stayed

@@ -65,6 +65,12 @@ def test_source_card_shows_paragraph_and_whole_article():
     assert "Related, not an answer" not in shown
 
 
+def test_source_card_says_who_is_quoted_escaped_and_nothing_when_no_one_is():
+    shown = sources_html(Answer("Quoted. [1]", [cite(speaker="Ann <Lee>")]), {"x.txt": TEXT})
+    assert '<p class="speaker">Said by Ann &lt;Lee&gt;</p>' in shown
+    assert 'class="speaker"' not in sources_html(Answer("Quoted. [1]", [cite()]), {"x.txt": TEXT})
+
+
 def test_abstention_lists_related_under_its_own_heading():
     answer = Answer("The articles don't say.", abstained=True, related=[cite()])
     shown = sources_html(answer, {})
