@@ -336,8 +336,9 @@ def card(saved: dict, onnx: dict, data: str, mined: list[dict]) -> str:
             f"Input: question, then sentence | title | neighbours, {TRAIN_LENGTH} word pieces "
             f"in training, {saved['max_length']} when it reads. Shipped as "
             f"{onnx.get('shipped')} ONNX, {size:.1f} MB.",
-            f"- The logit's pair ROC-AUC on the calibration fold: fp32 ONNX {onnx.get('fp32')}, "
-            f"int8 {onnx.get('int8')}.",
+            "- The logit's pair ROC-AUC on the calibration fold: "
+            + (f"fp32 ONNX {onnx['fp32']}, " if "fp32" in onnx else "")
+            + f"int8 {onnx.get('int8')}.",
         ]
     lines += [
         f"- Sentence model: MLP {SENTENCE_LAYERS} on {saved['features']}; question model: "

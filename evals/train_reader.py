@@ -20,6 +20,9 @@ Steps, their work under .cache/reader/ (the mined candidates are kept per traini
    the question model, cross-fitted, and the thresholds (evals/reader_fit.py); all of it, with
    a model card, into rag/reader/.
 
+`refit` fits the small models and thresholds again on the shipped cross-encoder's logits
+(`python -m evals.train_reader refit`, a few minutes): for a change to them alone.
+
 `--no-logit` fits and ships the small models on retrieval's features alone (no cross-encoder).
 """
 
@@ -312,9 +315,32 @@ def fit(mined_path: Path, model: Path | None) -> None:
     print(card)
 
 
+def refit(mined_path: Path) -> None:
+    """The sentence and question models and thresholds fitted again (evals/reader_fit.py) on
+    the shipped cross-encoder's logits (rag/reader/model.onnx) over the calibration fold, into
+    rag/reader/reader.json with a new card: for a change to the small models or their
+    weighting, in minutes; the cross-encoder stays as it is."""
+    from evals import reader_fit
+    from rag.read import Reader
+
+    rows = _load(mined_path)
+    fold = [r for r in rows if r["calibration"]]
+    shipped = Reader(reader_fit.FOLDER, threads=2)
+    logits = [
+        shipped.logits(r["query"], [p["text"] for p in reader_fit.candidates(r)]) for r in fold
+    ]
+    onnx = {"int8": reader_fit.pair_auc(fold, logits), "shipped": "int8"}
+    staging = WORK / "staging-refit"
+    saved = reader_fit.fit(fold, logits, staging)
+    reader_fit.ship(staging, ["reader.json"])
+    card = reader_fit.card(saved, onnx, data_hash(), rows)
+    (reader_fit.FOLDER / "MODEL_CARD.md").write_text(card, encoding="utf-8")
+    print(card)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("step", choices=["mine", "train", "fit", "all"])
+    parser.add_argument("step", choices=["mine", "train", "fit", "all", "refit"])
     parser.add_argument("--limit", type=int, default=0, help="train on this many groups only")
     parser.add_argument("--lr", type=float, default=LEARNING_RATE)
     parser.add_argument("--model", default="model", help="folder under .cache/reader/")
@@ -333,6 +359,8 @@ def main(argv: list[str] | None = None) -> None:
         train(mined, model, args.limit, args.lr)
     if args.step in ("fit", "all"):
         fit(mined, model)
+    if args.step == "refit":
+        refit(mined)
 
 
 if __name__ == "__main__":
