@@ -40,7 +40,7 @@ class Span:
     score: float
     speaker: str  # of its first sentence that has one
     also: tuple[str, ...] = ()
-    speakers: tuple[str, ...] = ()  # of all its sentences, in order, when more than one
+    speakers: tuple[str, ...] = ()  # who says any of its sentences, once each, in order
 
 
 def reply(db: Store, query: Query, found: Found, reading: Reading) -> Answer:
