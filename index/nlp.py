@@ -101,6 +101,16 @@ def read(texts: Sequence[str], parse: Callable[[str], bool], batch_size: int = 6
     return docs
 
 
+def parse(text: str):
+    """A text's tags and parse alone, as `read` parses (no entities, no lemmas): for who
+    "he" is in a cited sentence, at answer time, in a third of the whole pipeline's time."""
+    nlp = pipeline()
+    doc = nlp.make_doc(text)
+    for name in ("tok2vec", "tagger", "parser"):
+        doc = nlp.get_pipe(name)(doc)
+    return doc
+
+
 @cache
 def _word_classes() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     """The word class the pipeline's attribute ruler gives each tag, and the words it gives
