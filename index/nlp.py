@@ -101,7 +101,7 @@ def read(texts: Sequence[str], parse: Callable[[str], bool], batch_size: int = 6
     return docs
 
 
-def parse(text: str):
+def parsed(text: str):
     """A text's tags and parse alone, as `read` parses (no entities, no lemmas): for who
     "he" is in a cited sentence, at answer time (2.0 ms for a 20-word sentence here, the whole
     pipeline 5.2)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from index.nlp import parse, word_class
+from index.nlp import parsed, word_class
 from index.speakers import say_verbs, subject_of
 from index.store import SentenceRecord, Store
 from rag.answer import Answer, Citation
@@ -165,7 +165,7 @@ def for_reader(span: Span) -> str:
     text = " ".join(span.quote.split())
     if not span.speaker or span.speaker.split()[-1] in text:
         return text
-    for verb in say_verbs(parse(text)):  # "he said", "the minister told": who, after the subject
+    for verb in say_verbs(parsed(text)):  # "he said", "the minister told": who, after the subject
         subject = subject_of(verb)
         if subject is not None and word_class(subject) in {"PRON", "NOUN"}:
             at = subject.idx + len(subject)
