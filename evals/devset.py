@@ -5,6 +5,11 @@ is ingested into one store (cached under .cache/evals/, incremental). See
 evals/datasets/README.md for the format.
 
     .venv/bin/python -m evals.devset evals/datasets/seed_qa.jsonl evals/datasets/bbc_dev.jsonl
+    .venv/bin/python -m evals.devset --compare BEFORE.json AFTER.json   # two --out files
+
+The sets are small (45 to 102 answerable questions, 10 to 15 unanswerable), so a change of a
+few questions is within chance: `--compare` pairs two runs question by question and gives, per
+figure, how many questions got better and how many worse, with the exact sign test's p-value.
 """
 
 from __future__ import annotations
@@ -114,6 +119,63 @@ def summarize(results: Sequence[Result]) -> dict:
     }
 
 
+# The figures `compare` pairs: which questions count, and whether a question holds it (higher is
+# better for each but false abstentions).
+PAIRED = {
+    "all_gold_cited": (lambda r: r["answerable"], lambda r: r["answerable"] and _complete(r)),
+    "false_abstentions": (lambda r: r["answerable"], lambda r: r["abstained"]),
+    "unanswerable_abstained": (lambda r: not r["answerable"], lambda r: r["abstained"]),
+}
+
+
+def _complete(row: dict) -> bool:
+    return not row["abstained"] and row["covered"] == row["items"]
+
+
+def compare(before: Sequence[dict], after: Sequence[dict]) -> dict:
+    """Two runs of one question set (`--out` files) paired by question id: per figure, its
+    count before and after, the questions that gained it and lost it, and the two-sided exact
+    sign test's p-value of that split (the chance of a split at least as uneven if each change
+    went either way with even odds).
+
+    Raises:
+        ValueError: the runs do not hold the same questions.
+    """
+    old = {r["id"]: r for r in before}
+    new = {r["id"]: r for r in after}
+    if set(old) != set(new):
+        raise ValueError(
+            f"the runs hold different questions ({len(set(old) ^ set(new))} in one only): "
+            "compare two runs of the same set"
+        )
+    result = {}
+    for name, (counted, holds) in PAIRED.items():
+        ids = [i for i in old if counted(old[i])]
+        gained = sorted(i for i in ids if holds(new[i]) and not holds(old[i]))
+        lost = sorted(i for i in ids if holds(old[i]) and not holds(new[i]))
+        result[name] = {
+            "questions": len(ids),
+            "before": sum(holds(old[i]) for i in ids),
+            "after": sum(holds(new[i]) for i in ids),
+            "gained": gained,
+            "lost": lost,
+            "p": sign_test(len(gained), len(lost)),
+        }
+    return result
+
+
+def sign_test(up: int, down: int) -> float:
+    """The exact two-sided sign test: the chance of a split of up + down changes at least as
+    uneven as this one when each goes either way with even odds."""
+    from math import comb
+
+    n = up + down
+    if not n:
+        return 1.0
+    tail = sum(comb(n, k) for k in range(min(up, down) + 1)) / 2**n
+    return round(min(1.0, 2 * tail), 4)
+
+
 def _share(part: int, whole: int) -> float:
     return round(part / whole, 3) if whole else 0.0
 
@@ -126,11 +188,24 @@ def ask_item(item: dict, store: Path):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Score ask() on question sets with gold evidence.")
-    parser.add_argument("datasets", nargs="+")
+    parser.add_argument("datasets", nargs="*")
+    parser.add_argument(
+        "--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="pair two --out files"
+    )
     parser.add_argument("--prepare", action="store_true", help="only ingest the corpora")
     parser.add_argument("--failures", action="store_true", help="list the questions that failed")
     parser.add_argument("--out", help="write per-question results as JSON here")
     args = parser.parse_args(argv)
+    if args.compare:
+        before, after = (json.loads(Path(p).read_text(encoding="utf-8")) for p in args.compare)
+        for name, row in compare(before, after).items():
+            print(
+                f"{name}: {row['before']} -> {row['after']} of {row['questions']} "
+                f"(gained {len(row['gained'])}, lost {len(row['lost'])}, sign test p={row['p']})"
+            )
+        return
+    if not args.datasets:
+        parser.error("give question sets to run, or --compare BEFORE.json AFTER.json")
     for path in args.datasets:
         items = load(path)
         if args.prepare:
