@@ -197,8 +197,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", help="write per-question results as JSON here")
     args = parser.parse_args(argv)
     if args.compare:
-        before, after = (json.loads(Path(p).read_text(encoding="utf-8")) for p in args.compare)
-        for name, row in compare(before, after).items():
+        try:
+            before, after = (json.loads(Path(p).read_text(encoding="utf-8")) for p in args.compare)
+            paired = compare(before, after)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            parser.error(f"--compare needs two --out files of one question set: {error}")
+        for name, row in paired.items():
             print(
                 f"{name}: {row['before']} -> {row['after']} of {row['questions']} "
                 f"(gained {len(row['gained'])}, lost {len(row['lost'])}, sign test p={row['p']})"

@@ -46,3 +46,8 @@ def test_compare_refuses_runs_of_different_sets_and_prints_each_figure(tmp_path,
     out = capsys.readouterr().out
     assert "all_gold_cited: 2 -> 1 of 2 (gained 0, lost 1, sign test p=1.0)" in out
     assert "false_abstentions: 0 -> 1 of 2 (gained 1, lost 0, sign test p=1.0)" in out
+    new.write_text(json.dumps([row("a")]))
+    with pytest.raises(SystemExit) as stopped:
+        main(["--compare", str(old), str(new)])
+    assert stopped.value.code == 2
+    assert "different questions" in capsys.readouterr().err
