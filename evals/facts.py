@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from index.nlp import COUNT, DATE, ORGANISATION, PERSON, PLACE
 
@@ -71,12 +71,22 @@ def tokens(text: str) -> list[str]:
     return re.findall(r"n't|\d+(?:[.,]\d+)*|[a-z]+", text)
 
 
+def numbered(words: Iterable[str]) -> list[str]:
+    """Tokens with number words as digits: "seven" -> "7"."""
+    return [NUMBER_WORDS.get(word, word) for word in words]
+
+
+def _mention_words(text: str) -> list[str]:
+    """A mention's tokens, possessive off and number words as digits."""
+    return numbered(tokens(re.sub(r"['’]s\b", "", text)))
+
+
 def hard_facts(text: str) -> set[str]:
     """Numbers (with their scale), calendar words and capitalised names in text, normalised.
 
     Names are found by capitalisation only, so an all-lower-case claim yields numbers and dates.
     """
-    words = [NUMBER_WORDS.get(word, word) for word in tokens(text)]
+    words = numbered(tokens(text))
     facts = set()
     for i, word in enumerate(words):
         if word[0].isdigit():
@@ -130,7 +140,7 @@ def recase(claim: str, evidence: Sequence[str]) -> str:
 def number_values(words: Sequence[str]) -> set[float]:
     """The numbers among tokens, scaled by a following "million", "bn" ...: "2.6 m" and
     "2.6 million" are both 2,600,000, "seven" is 7."""
-    words = [NUMBER_WORDS.get(word, word) for word in words]
+    words = numbered(words)
     values = set()
     for i, word in enumerate(words):
         if word[0].isdigit():
@@ -151,7 +161,7 @@ def _scaled(text: str, start: int, end: int) -> int:
 
 def entity_words(text: str) -> tuple[set[float], set[str]]:
     """An entity mention's numbers (by value) and its naming words (neither filler nor number)."""
-    words = [NUMBER_WORDS.get(w, w) for w in tokens(re.sub(r"['’]s\b", "", text))]
+    words = _mention_words(text)
     names = {w for w in words if not w[0].isdigit() and w not in ENTITY_FILLER}
     return number_values(words), names
 
@@ -169,14 +179,13 @@ def entity_kind(label: str) -> str | None:
 
 def entity_key(text: str) -> tuple[str, ...]:
     """A mention's words as the claim's tokens spell them, fillers out ("the BBC's" -> bbc)."""
-    words = (NUMBER_WORDS.get(w, w) for w in tokens(re.sub(r"['\u2019]s\b", "", text)))
-    return tuple(w for w in words if w not in FUNCTION_WORDS or w[0].isdigit())
+    return tuple(w for w in _mention_words(text) if w not in FUNCTION_WORDS or w[0].isdigit())
 
 
 def stated_in(words: Sequence[str]) -> tuple[set[float], frozenset[str]]:
     """What a text states, for entity_found: its numbers' values, scaled and bare ("42" of "42
     million" is no new number), and its words."""
-    words = [NUMBER_WORDS.get(w, w) for w in words]
+    words = numbered(words)
     values = number_values(words) | number_values([w for w in words if w[0].isdigit()])
     return values, frozenset(words)
 

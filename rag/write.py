@@ -152,9 +152,9 @@ def missing_facts(claim: str, evidence: Sequence[str], context: Sequence[str] = 
     question, the cited articles' titles) states: the support scorer weighs them at nothing,
     the summaries it was fitted on being lower-cased. The claim's first word is no name for
     being capitalised."""
-    from evals.facts import NUMBER_WORDS, fact_found, hard_facts, tokens
+    from evals.facts import NUMBER_WORDS, fact_found, hard_facts, numbered, tokens
 
-    said = [NUMBER_WORDS.get(w, w) for w in tokens(" ".join([*evidence, *context]))]
+    said = numbered(tokens(" ".join([*evidence, *context])))
     said = [w.replace(",", "") if w[0].isdigit() else w for w in said]  # as hard_facts reads
     joined, words = f" {' '.join(said)} ", frozenset(said)
     first = claim.split()[0].lower().strip("'\"") if claim.split() else ""
