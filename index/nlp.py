@@ -23,6 +23,8 @@ DATE = {"DATE", "TIME"}
 MONEY = {"MONEY"}
 PERCENT = {"PERCENT"}
 COUNT = {"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "ORDINAL"}
+# The parse as `read` and `parsed` make it: the tagger and parser on the token vectors they share.
+PARSE = ("tok2vec", "tagger", "parser")
 
 
 class _NoTorch:
@@ -64,7 +66,7 @@ def pipeline(parse: bool = True):
     from thinc.api import use_ops
 
     # the entity recogniser has token vectors of its own: the shared ones serve the parse
-    exclude = [] if parse else ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]
+    exclude = [] if parse else [*PARSE, "attribute_ruler", "lemmatizer"]
     try:
         # Matrix products through numpy's OpenBLAS, not thinc's default BLIS: the same results
         # (every tag, arc and entity of 7,863 BBC sentences) in two thirds of the time here
@@ -94,7 +96,7 @@ def read(texts: Sequence[str], parse: Callable[[str], bool], batch_size: int = 6
         with nlp.select_pipes(enable=["ner"]):
             docs = list(nlp.pipe(texts, batch_size=batch_size))
         chosen = (doc for doc in docs if parse(doc.text))
-        for name in ("tok2vec", "tagger", "parser"):
+        for name in PARSE:
             chosen = nlp.get_pipe(name).pipe(chosen, batch_size=batch_size)
         for _ in chosen:
             pass
@@ -107,7 +109,7 @@ def parsed(text: str):
     pipeline 5.2)."""
     nlp = pipeline()
     doc = nlp.make_doc(text)
-    for name in ("tok2vec", "tagger", "parser"):
+    for name in PARSE:
         doc = nlp.get_pipe(name)(doc)
     return doc
 
