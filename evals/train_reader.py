@@ -297,11 +297,7 @@ def fit(mined_path: Path, model: Path | None) -> None:
         logits = {}
         for name in ("fp32", "int8"):
             shutil.copy(staging / f"model-{name}.onnx", staging / "model.onnx")
-            onnx_reader = Reader(staging, threads=2)
-            logits[name] = [
-                onnx_reader.logits(r["query"], [p["text"] for p in reader_fit.candidates(r)])
-                for r in fold
-            ]
+            logits[name] = _logits(Reader(staging, threads=2), fold)
             onnx[name] = reader_fit.pair_auc(fold, logits[name])
             print(f"{name}: pair ROC-AUC of the logit on the fold {onnx[name]}", flush=True)
         # int8 ships: fp32 is 91 MB, over the 50 MB the project allows; the card gives both.
@@ -309,6 +305,20 @@ def fit(mined_path: Path, model: Path | None) -> None:
         onnx["shipped"] = "int8"
         saved = reader_fit.fit(fold, logits["int8"], staging)
         files = ["reader.json", "model.onnx", "tokenizer.json"]
+    _ship(staging, files, saved, onnx, rows)
+
+
+def _logits(reader, fold: list[dict]) -> list:
+    """The cross-encoder's logit for each of each question's candidates."""
+    from evals import reader_fit
+
+    return [reader.logits(r["query"], [p["text"] for p in reader_fit.candidates(r)]) for r in fold]
+
+
+def _ship(staging: Path, files: list[str], saved: dict, onnx: dict, rows: list[dict]) -> None:
+    """The staged files into rag/reader/, with the model card."""
+    from evals import reader_fit
+
     reader_fit.ship(staging, files)
     card = reader_fit.card(saved, onnx, data_hash(), rows)
     (reader_fit.FOLDER / "MODEL_CARD.md").write_text(card, encoding="utf-8")
@@ -325,17 +335,10 @@ def refit(mined_path: Path) -> None:
 
     rows = _load(mined_path)
     fold = [r for r in rows if r["calibration"]]
-    shipped = Reader(reader_fit.FOLDER, threads=2)
-    logits = [
-        shipped.logits(r["query"], [p["text"] for p in reader_fit.candidates(r)]) for r in fold
-    ]
+    logits = _logits(Reader(reader_fit.FOLDER, threads=2), fold)
     onnx = {"int8": reader_fit.pair_auc(fold, logits), "shipped": "int8"}
     staging = WORK / "staging-refit"
-    saved = reader_fit.fit(fold, logits, staging)
-    reader_fit.ship(staging, ["reader.json"])
-    card = reader_fit.card(saved, onnx, data_hash(), rows)
-    (reader_fit.FOLDER / "MODEL_CARD.md").write_text(card, encoding="utf-8")
-    print(card)
+    _ship(staging, ["reader.json"], reader_fit.fit(fold, logits, staging), onnx, rows)
 
 
 def main(argv: list[str] | None = None) -> None:
