@@ -122,14 +122,10 @@ def summarize(results: Sequence[Result]) -> dict:
 # The figures `compare` pairs: which questions count, and whether a question holds it (higher is
 # better for each but false abstentions).
 PAIRED = {
-    "all_gold_cited": (lambda r: r["answerable"], lambda r: r["answerable"] and _complete(r)),
-    "false_abstentions": (lambda r: r["answerable"], lambda r: r["abstained"]),
-    "unanswerable_abstained": (lambda r: not r["answerable"], lambda r: r["abstained"]),
+    "all_gold_cited": (lambda r: r.answerable, lambda r: r.complete),
+    "false_abstentions": (lambda r: r.answerable, lambda r: r.abstained),
+    "unanswerable_abstained": (lambda r: not r.answerable, lambda r: r.abstained),
 }
-
-
-def _complete(row: dict) -> bool:
-    return not row["abstained"] and row["covered"] == row["items"]
 
 
 def compare(before: Sequence[dict], after: Sequence[dict]) -> dict:
@@ -141,8 +137,8 @@ def compare(before: Sequence[dict], after: Sequence[dict]) -> dict:
     Raises:
         ValueError: the runs do not hold the same questions.
     """
-    old = {r["id"]: r for r in before}
-    new = {r["id"]: r for r in after}
+    old = {r["id"]: Result(**r) for r in before}
+    new = {r["id"]: Result(**r) for r in after}
     if set(old) != set(new):
         raise ValueError(
             f"the runs hold different questions ({len(set(old) ^ set(new))} in one only): "

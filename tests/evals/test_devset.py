@@ -6,8 +6,10 @@ from evals.devset import compare, main, sign_test
 
 
 def row(id_, answerable=True, abstained=False, covered=1, items=1):
-    return {"id": id_, "answerable": answerable, "abstained": abstained, "covered": covered,
-            "items": items}  # fmt: skip
+    """A question's line of an --out file (evals.devset.Result as a dict)."""
+    return {"id": id_, "type": "fact", "corpus": "seed", "answerable": answerable,
+            "abstained": abstained, "covered": covered, "items": items, "cited_words": 10,
+            "ms": 1.0, "query": "q", "text": "t"}  # fmt: skip
 
 
 def test_sign_test_is_the_exact_two_sided_binomial():
