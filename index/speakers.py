@@ -1,14 +1,15 @@
 """Who said what, from spaCy's parse: a speaker and the named entities of each sentence.
 
-A sentence's speaker is the subject of a verb of saying (by lemma, in any form: "said",
-"insists", "has warned", "saying"), the person in "according to X", or, for a quote that goes
-on, the speaker before it. Names come from spaCy's PERSON entities and are resolved within the
-article (`index.names`): a surname alone ("Mr Lee-Smith") means the person named in full with
-it, "he" or "she" the last one who spoke, and a definite role ("the chief executive") the last
-speaker seen with that role ("chief executive Jan Brabec-Lund"). What stands before a name is a
-role or an organisation, never the name: "Acme Notes chairman John Smith" is John Smith,
-chairman at Acme Notes. An organisation that speaks ("the Conservatives said", "a Labour
-spokesman said") is no person: the sentence gets no speaker.
+A sentence's speaker is the person in an "according to X" that frames it (where it quotes
+no one), the subject of a verb of saying (by lemma, in any form: "said", "insists", "has
+warned", "saying"), the organisation or person in any other "according to X", or, for a quote
+that goes on, the speaker before it. Names come from spaCy's PERSON entities and are resolved
+within the article (`index.names`): a surname alone ("Mr Lee-Smith") means the person named in
+full with it, "he" or "she" the last one who spoke, and a definite role ("the chief
+executive") the last speaker seen with that role ("chief executive Jan Brabec-Lund"). What
+stands before a name is a role or an organisation, never the name: "Acme Notes chairman John
+Smith" is John Smith, chairman at Acme Notes. An organisation that speaks ("the Conservatives
+said", "a Labour spokesman said") is no person: the sentence gets no speaker.
 """
 
 from __future__ import annotations
@@ -181,13 +182,16 @@ def _named(entity, reading: _Reading) -> str:
     return reading.people.add(name, roles_around(entity))
 
 
-def _according(doc, reading: _Reading) -> tuple[str, bool]:
-    """The person of "according to X" (or the organisation, as no one)."""
+def _according(doc, reading: _Reading, framing: bool = False) -> tuple[str, bool]:
+    """The person of "according to X" (or the organisation, as no one); with `framing`, only
+    where it frames the main clause ("According to Mr Sands, Lord Goldsmith had warned ..."),
+    not a clause inside it ("Smith said that, according to Jones, ...")."""
     for token in doc:
         if (
             token.lower_ == "according"
             and token.i + 1 < len(doc)
             and doc[token.i + 1].lower_ == "to"
+            and (not framing or token.head.dep_ == "ROOT")
         ):
             for obj in doc[token.i + 1].children:
                 if obj.dep_ == "pobj":
@@ -207,8 +211,14 @@ def attribute(docs: Sequence, known: People | None = None) -> tuple[list[str], P
     speakers: list[str] = []
     spoke: list[bool] = []
     for doc in docs:
-        speaker, speaks = "", False
-        for verb in say_verbs(doc):
+        # "According to Mr Sands, Lord Goldsmith had warned ...": Mr Sands is the source; but
+        # in "According to Mr Peston the prime minister said: "Help me ..."" the quote is the
+        # prime minister's.
+        quotes = any(mark in doc.text for mark in _QUOTES)
+        speaker, speaks = ("", False) if quotes else _according(doc, reading, framing=True)
+        if not speaker:
+            speaker, speaks = "", False
+        for verb in [] if speaker else say_verbs(doc):
             subject = subject_of(verb)
             if subject is not None:
                 speaker, speaks = _who(subject, reading)

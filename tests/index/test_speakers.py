@@ -128,6 +128,20 @@ def test_according_to_names_the_speaker():
     ]
 
 
+def test_according_to_that_frames_the_sentence_names_its_source_not_who_it_reports():
+    # Mr Sands says it; Lord Goldsmith's warning is what he reports. Inside a clause of
+    # what someone says, or beside a quotation, "according to" does not take the sentence
+    # from its speaker.
+    assert attributed(
+        [
+            "According to Philippe Sands, Lord Goldsmith had warned Tony Blair that the war "
+            "could be illegal.",
+            "Anna Reyes said that, according to John Binks, sales would rise.",
+            'According to Philippe Sands, Anna Reyes said: "Sales will rise."',
+        ]
+    ) == ["Philippe Sands", "Anna Reyes", "Anna Reyes"]
+
+
 @pytest.mark.parametrize(
     "name, plain",
     [("Mr Blair's", "Blair"), ("Sir Menzies Campbell", "Menzies Campbell"), ("Hussein", "Hussein")],
