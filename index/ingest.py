@@ -32,9 +32,10 @@ from index.worker import SpeakerProcess
 
 log = logging.getLogger("index")
 
-# Part of every article's fingerprint: bump it when cleaning or splitting changes, and the next
-# ingest redoes every article instead of keeping ones made by the old code.
-PIPELINE = "8"
+# Part of every article's fingerprint: bump it when cleaning, splitting or what is read of the
+# sentences (speakers, entities) changes, and the next ingest redoes every article instead of
+# keeping ones made by the old code.
+PIPELINE = "9"
 # Passages embedded at once (see `_embed`): 256 of at most 254 word pieces hold 100 MB of token
 # vectors; a chunk of 64 news articles has about 300 passages.
 EMBED_SLICE = 256

@@ -6,6 +6,7 @@ PERSON entities and tags; `index.speakers` uses them to say who said what).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ class People:
     full: dict[str, str] = field(default_factory=dict)  # surname (lower) -> fullest name
     roles: dict[str, set[str]] = field(default_factory=dict)  # full name -> role words
     given: dict[str, str] = field(default_factory=dict)  # family name first: "xie" -> "Xie Xuren"
+    gender: dict[str, str] = field(default_factory=dict)  # full name -> "he" or "she", if known
 
     def add(self, name: str, roles: set[str] = frozenset()) -> str:
         """Learn a name (and roles); the article's fullest name with the same surname, or
@@ -156,3 +158,40 @@ def learn_names(docs: Sequence, people: People) -> None:
                 and surname not in people.full
             ):
                 people.add(f"{first.text} {last.text}")
+
+
+_HE = frozenset(("he", "him", "his", "himself"))
+_SHE = frozenset(("she", "her", "hers", "herself"))
+_TITLE_GENDER = {"mr": "he", "sir": "he", "lord": "he", "baron": "he", "mrs": "she", "ms": "she",
+                 "miss": "she", "lady": "she", "dame": "she", "baroness": "she"}  # fmt: skip
+
+
+def learn_genders(docs: Sequence, people: People) -> None:
+    """Whether each person is "he" or "she", as the article writes of them: titles ("Mr",
+    "Mrs") count three, and each "he", "his", "she" or "her" of a sentence that names only that
+    person, or of the sentence after it when that one names no one, counts one. Left unknown on
+    a tie."""
+    votes: dict[str, Counter] = {}
+    alone = ""  # the one person the last sentence named
+    for doc in docs:
+        named = set()
+        for entity in doc.ents:
+            name = person_name(entity) if entity.label_ in PERSON else ""
+            if not name:
+                continue
+            name = people.full.get(name.split()[-1].lower(), name)
+            named.add(name)
+            before = entity.doc[entity.start - 1] if entity.start > 0 else entity[0]
+            for word in {before.lower_.rstrip("."), entity[0].lower_.rstrip(".")}:
+                if word in _TITLE_GENDER:
+                    votes.setdefault(name, Counter())[_TITLE_GENDER[word]] += 3
+        about = next(iter(named)) if len(named) == 1 else "" if named else alone
+        if about:
+            count = votes.setdefault(about, Counter())
+            for token in doc:
+                count["he"] += token.lower_ in _HE
+                count["she"] += token.lower_ in _SHE
+        alone = next(iter(named)) if len(named) == 1 else ""
+    for name, count in votes.items():
+        if count["he"] != count["she"]:
+            people.gender[name] = "he" if count["he"] > count["she"] else "she"

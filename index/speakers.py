@@ -5,11 +5,12 @@ no one), the subject of a verb of saying (by lemma, in any form: "said", "insist
 warned", "saying"), the organisation or person in any other "according to X", or, for a quote
 that goes on, the speaker before it. Names come from spaCy's PERSON entities and are resolved
 within the article (`index.names`): a surname alone ("Mr Lee-Smith") means the person named in
-full with it, "he" or "she" the last one who spoke, and a definite role ("the chief
-executive") the last speaker seen with that role ("chief executive Jan Brabec-Lund"). What
-stands before a name is a role or an organisation, never the name: "Acme Notes chairman John
-Smith" is John Smith, chairman at Acme Notes. An organisation that speaks ("the Conservatives
-said", "a Labour spokesman said") is no person: the sentence gets no speaker.
+full with it, "he" or "she" the last one who spoke (unless the article writes of them with the
+other pronoun or title), and a definite role ("the chief executive") the last speaker seen
+with that role ("chief executive Jan Brabec-Lund"). What stands before a name is a role or an
+organisation, never the name: "Acme Notes chairman John Smith" is John Smith, chairman at Acme
+Notes. An organisation that speaks ("the Conservatives said", "a Labour spokesman said") is no
+person: the sentence gets no speaker.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from index.names import (
     TITLES,
     People,
     entity_of,
+    learn_genders,
     learn_names,
     name_span,
     person_name,
@@ -134,7 +136,9 @@ def _who(subject, reading: _Reading) -> tuple[str, bool]:
     or an unnamed role speaks, as no one; "I" or "we" inside a quote is not who is quoting."""
     lowered = subject.lower_
     if lowered in _PRONOUNS:
-        return reading.last(), True
+        # "she said" is not the last speaker if the article writes of him as "he"
+        last = reading.last()
+        return ("" if reading.people.gender.get(last, lowered) != lowered else last), True
     if word_class(subject) == "PRON":
         return "", lowered in {"they", "it"}
     entity = entity_of(subject)
@@ -208,6 +212,7 @@ def attribute(docs: Sequence, known: People | None = None) -> tuple[list[str], P
     """
     reading = _Reading(known or People())
     learn_names(docs, reading.people)  # "Mr Howard said" may come before "Michael Howard"
+    learn_genders(docs, reading.people)
     speakers: list[str] = []
     spoke: list[bool] = []
     for doc in docs:

@@ -6,6 +6,7 @@ sentence against it means nothing. Only the sentence splitter runs here, no embe
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter
@@ -252,3 +253,47 @@ def test_bbc_gold_sentences_are_split_sentences(rows):
         if sentence not in sentences(BBC_ROOT, article)
     ]
     assert not problems, "\n".join(problems)
+
+
+SPEAKER_SETS = ["speakers.jsonl", "speakers_wide.jsonl", "speakers_test.jsonl"]
+SPEAKER_KINDS = {"direct", "indirect", "according", "continued", "organisation", "none"}
+
+
+@cache
+def sentence_list(article_id: str) -> list[str]:
+    article = split(clean(read(BBC_ROOT / article_id, BBC_ROOT)))
+    return [article.text[s:e] for s, e in article.sentences]
+
+
+def speaker_problems(row: dict) -> list[str]:
+    where = f"{row['article']}#{row['index']}"
+    problems = []
+    if row["kind"] not in SPEAKER_KINDS:
+        problems.append(f"{where}: kind {row['kind']!r}")
+    if row["kind"] in {"none", "organisation"} and row["speaker"]:
+        problems.append(f"{where}: {row['kind']} with a speaker")
+    if row["kind"] in {"direct", "indirect", "according"} and not row["speaker"]:
+        problems.append(f"{where}: {row['kind']} without a speaker")
+    split_sentences = sentence_list(row["article"])
+    if row["index"] >= len(split_sentences) or split_sentences[row["index"]] != row["sentence"]:
+        problems.append(f"{where}: not the pipeline's sentence there")
+    return problems
+
+
+@pytest.mark.parametrize("name", SPEAKER_SETS)
+def test_speaker_labels_are_the_pipelines_sentences_of_articles_301_and_above(name):
+    if not BBC_ROOT.is_dir():
+        pytest.skip(f"BBC corpus not found at {BBC_ROOT}; speaker labels not checked")
+    problems = []
+    for row in load(DATASETS / name):
+        match = BBC_ARTICLE.match(row["article"])
+        if not match or int(match["number"]) < 301:
+            problems.append(f"{row['article']}: not an article numbered 301 or above")
+        problems += speaker_problems(row)
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_speaker_sets_share_no_article():
+    articles = {name: {row["article"] for row in load(DATASETS / name)} for name in SPEAKER_SETS}
+    for first, second in itertools.combinations(SPEAKER_SETS, 2):
+        assert not articles[first] & articles[second], (first, second)

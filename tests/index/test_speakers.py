@@ -122,6 +122,24 @@ def test_quotes_running_over_sentences_belong_to_whoever_the_run_names():
     ) == ["", "Maria Lopez", "Maria Lopez", ""]
 
 
+def test_he_or_she_is_not_a_last_speaker_the_article_writes_of_with_the_other_pronoun():
+    # Mr Eastwood spoke last, but "she" is not him; Hilary Swank, named since, is unknown to
+    # the pronoun (only speakers and, before any speech, the last person named are), so the
+    # sentence gets no one rather than the wrong one.
+    assert attributed(
+        [
+            'Clint Eastwood said: "It was a long road."',
+            "Mr Eastwood thanked his cast.",
+            "Hilary Swank won the best actress award.",
+            '"I don\'t know what I did to deserve this," she told the audience.',
+        ]
+    ) == ["Clint Eastwood", "", "", ""]
+    assert attributed(['Clint Eastwood said: "It was a long road."', '"We did it," he added.']) == [
+        "Clint Eastwood",
+        "Clint Eastwood",
+    ]
+
+
 def test_according_to_names_the_speaker():
     assert attributed(["Sales will rise, according to John Binks, director of GfK."]) == [
         "John Binks"
