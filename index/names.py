@@ -1,6 +1,7 @@
-"""The people an article names: their names without titles, the roles written beside them, and
-a surname or a family name alone resolved to the fullest name the article gives (from spaCy's
-PERSON entities and tags; `index.speakers` uses them to say who said what).
+"""The people an article names: their names without titles, the roles written beside them,
+whether the article writes of them as "he" or "she", and a surname or a family name alone
+resolved to the fullest name the article gives (from spaCy's PERSON entities and tags;
+`index.speakers` uses them to say who said what).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ _ROLE_CLASSES = {"NOUN", "ADJ", "PROPN"}  # the words of a role: "Tory leader", 
 
 @dataclass
 class People:
-    """The people an article names: full names by surname, and the role words seen with each."""
+    """The people an article names: full names by surname, the role words seen with each, and
+    the pronoun the article uses for each."""
 
     full: dict[str, str] = field(default_factory=dict)  # surname (lower) -> fullest name
     roles: dict[str, set[str]] = field(default_factory=dict)  # full name -> role words
