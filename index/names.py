@@ -53,6 +53,10 @@ class People:
         self.roles.setdefault(canonical, set()).update(roles)
         return canonical
 
+    def canonical(self, name: str) -> str:
+        """The fullest name the article gives with a name's surname, else the name itself."""
+        return self.full.get(name.split()[-1].lower(), name)
+
     def by_role(self, words: set[str], recent: Sequence[str]) -> str:
         """The last speaker seen with any of these role words, else anyone named with them."""
         for name in reversed(recent):
@@ -77,6 +81,13 @@ def plain_name(name: str) -> str:
     if parts:
         parts[-1] = re.sub(r"'s?$", "", parts[-1])
     return " ".join(p for p in parts if p)
+
+
+def title_words(entity) -> set[str]:
+    """The words a title of a PERSON entity would be, lower-cased without a full stop: the word
+    before it and its own first word ("Mr" of "Mr Blair", however spaCy drew the entity)."""
+    before = entity.doc[entity.start - 1] if entity.start > 0 else entity[0]
+    return {before.lower_.rstrip("."), entity[0].lower_.rstrip(".")}
 
 
 def entity_of(token):
@@ -181,12 +192,10 @@ def learn_genders(docs: Sequence, people: People) -> None:
             name = person_name(entity) if entity.label_ in PERSON else ""
             if not name:
                 continue
-            name = people.full.get(name.split()[-1].lower(), name)
+            name = people.canonical(name)
             named.add(name)
-            before = entity.doc[entity.start - 1] if entity.start > 0 else entity[0]
-            for word in {before.lower_.rstrip("."), entity[0].lower_.rstrip(".")}:
-                if word in _TITLE_GENDER:
-                    votes.setdefault(name, Counter())[_TITLE_GENDER[word]] += 3
+            for word in title_words(entity) & _TITLE_GENDER.keys():
+                votes.setdefault(name, Counter())[_TITLE_GENDER[word]] += 3
         about = next(iter(named)) if len(named) == 1 else "" if named else alone
         if about:
             count = votes.setdefault(about, Counter())

@@ -29,6 +29,7 @@ from index.names import (
     person_name,
     role_words,
     roles_around,
+    title_words,
 )
 from index.nlp import PERSON, entities, pipeline, read, word_class
 from index.records import Article
@@ -127,7 +128,7 @@ class _Reading:
             if entity.label_ in PERSON:
                 name = person_name(entity)
                 if name:
-                    self.mentioned = self.people.full.get(name.split()[-1].lower(), name)
+                    self.mentioned = self.people.canonical(name)
                     return
 
 
@@ -178,8 +179,7 @@ def _named(entity, reading: _Reading) -> str:
     for a lone word the article never gives in full and no title marks as a person ("Yukos
     said", labelled a person)."""
     name = person_name(entity)
-    titled = entity.start > 0 and entity.doc[entity.start - 1].lower_.rstrip(".") in TITLES
-    titled = titled or entity[0].lower_.rstrip(".") in TITLES
+    titled = bool(title_words(entity) & TITLES)
     known = name.lower() in reading.people.full or bool(reading.people.given.get(name.lower()))
     if not name or (len(name.split()) == 1 and not titled and not known):
         return ""
@@ -220,10 +220,9 @@ def attribute(docs: Sequence, known: People | None = None) -> tuple[list[str], P
         # in "According to Mr Peston the prime minister said: "Help me ..."" the quote is the
         # prime minister's.
         quotes = any(mark in doc.text for mark in _QUOTES)
-        speaker, speaks = ("", False) if quotes else _according(doc, reading, framing=True)
-        if not speaker:
-            speaker, speaks = "", False
-        for verb in [] if speaker else say_verbs(doc):
+        framed = "" if quotes else _according(doc, reading, framing=True)[0]
+        speaker, speaks = framed, bool(framed)
+        for verb in [] if framed else say_verbs(doc):
             subject = subject_of(verb)
             if subject is not None:
                 speaker, speaks = _who(subject, reading)
@@ -298,7 +297,7 @@ def with_speakers_all(articles: Sequence[Article]) -> list[Article]:
         )
         quoted = tuple(sorted({name for name in speakers if name}))
         mentioned = {
-            people.full.get(name.split()[-1].lower(), name)
+            people.canonical(name)
             for name in (person_name(e) for doc in parsed for e in doc.ents if e.label_ in PERSON)
             if name
         }

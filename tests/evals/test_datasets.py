@@ -75,11 +75,16 @@ DESC = load(DESC_FILE)
 
 
 @cache
-def sentences(root: Path, article_id: str) -> frozenset[str]:
+def sentence_list(root: Path, article_id: str) -> list[str]:
+    """An article's sentences as the pipeline splits them, in order."""
     source = read(root / article_id, root)
     assert isinstance(source, Source), f"{article_id}: not readable: {source}"
     article = split(clean(source))
-    return frozenset(article.text[s:e] for s, e in article.sentences)
+    return [article.text[s:e] for s, e in article.sentences]
+
+
+def sentences(root: Path, article_id: str) -> frozenset[str]:
+    return frozenset(sentence_list(root, article_id))
 
 
 def schema_problems(row: dict, optional: set[str] = frozenset()) -> list[str]:
@@ -259,12 +264,6 @@ SPEAKER_SETS = ["speakers.jsonl", "speakers_wide.jsonl", "speakers_test.jsonl"]
 SPEAKER_KINDS = {"direct", "indirect", "according", "continued", "organisation", "none"}
 
 
-@cache
-def sentence_list(article_id: str) -> list[str]:
-    article = split(clean(read(BBC_ROOT / article_id, BBC_ROOT)))
-    return [article.text[s:e] for s, e in article.sentences]
-
-
 def speaker_problems(row: dict) -> list[str]:
     where = f"{row['article']}#{row['index']}"
     problems = []
@@ -274,7 +273,7 @@ def speaker_problems(row: dict) -> list[str]:
         problems.append(f"{where}: {row['kind']} with a speaker")
     if row["kind"] in {"direct", "indirect", "according"} and not row["speaker"]:
         problems.append(f"{where}: {row['kind']} without a speaker")
-    split_sentences = sentence_list(row["article"])
+    split_sentences = sentence_list(BBC_ROOT, row["article"])
     if row["index"] >= len(split_sentences) or split_sentences[row["index"]] != row["sentence"]:
         problems.append(f"{where}: not the pipeline's sentence there")
     return problems
